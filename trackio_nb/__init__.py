@@ -1,0 +1,75 @@
+"""trackio_nb: experiment tracking that lives in the notebook.
+
+    import trackio_nb as tnb
+    tnb.init("my-project", config={"lr": 1e-3})
+    tnb.watch("loss", nan=True, patience=20)
+    for step in range(1000):
+        tnb.log({"loss": loss})
+        if tnb.should_stop():
+            break
+    tnb.finish()
+
+Importing this package loads no Polars, NumPy, Altair or anywidget: readers and widgets
+are imported when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .enums import AlertLevel, AlertReason, RunStatus
+from .run import Run
+from .session import alert, current_run, finish, init, log, should_stop, watch
+
+if TYPE_CHECKING:
+    from .api import Api, RunView
+    from .report import report
+    from .widgets import AlertStream, CompareChart, RunTable, show
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Api": ("api", "Api"),
+    "RunView": ("api", "RunView"),
+    "RunTable": ("widgets", "RunTable"),
+    "AlertStream": ("widgets", "AlertStream"),
+    "CompareChart": ("widgets", "CompareChart"),
+    "show": ("widgets", "show"),
+    "report": ("report", "report"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "config":
+        run = current_run()
+        if run is None:
+            raise AttributeError("trackio_nb.config: no current run; call trackio_nb.init() first")
+        return run.config
+    if name in _LAZY:
+        from importlib import import_module
+
+        module, attr = _LAZY[name]
+        return getattr(import_module(f".{module}", __name__), attr)
+    raise AttributeError(f"module 'trackio_nb' has no attribute {name!r}")
+
+
+__all__ = [
+    "AlertLevel",
+    "AlertReason",
+    "AlertStream",
+    "Api",
+    "CompareChart",
+    "Run",
+    "RunStatus",
+    "RunTable",
+    "RunView",
+    "alert",
+    "current_run",
+    "finish",
+    "init",
+    "log",
+    "report",
+    "should_stop",
+    "show",
+    "watch",
+]

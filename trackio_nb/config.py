@@ -1,0 +1,62 @@
+"""A run's config: a dict that stores itself again whenever it changes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+
+def check_config(config: object) -> dict:
+    """Return a copy of `config` if it is a JSON-able dict; raise TypeError otherwise."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict, got {type(config).__name__}")
+    try:
+        json.dumps(config, allow_nan=True)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"config must be JSON-serialisable: {exc}") from None
+    return dict(config)
+
+
+class Config(dict):
+    """`run.config` / `tnb.config`: changes are checked and queued for storage at once."""
+
+    def __init__(self, initial: dict, on_change: Callable[[dict], None]) -> None:
+        super().__init__(initial)
+        self._on_change = on_change
+
+    def _changed(self) -> None:
+        self._on_change(check_config(dict(self)))
+
+    def __setitem__(self, key, value) -> None:
+        check_config({key: value})
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def update(self, *args, **kwargs) -> None:
+        new = dict(*args, **kwargs)
+        check_config(new)
+        super().update(new)
+        self._changed()
+
+    def setdefault(self, key, default=None):
+        if key not in self:
+            self[key] = default
+        return self[key]
+
+    def pop(self, key, *default):
+        value = super().pop(key, *default)
+        self._changed()
+        return value
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def __repr__(self) -> str:
+        return f"Config({dict.__repr__(self)})"

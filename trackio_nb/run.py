@@ -1,0 +1,173 @@
+"""A run: `log`, `alert`, `watch`, `should_stop`, `finish`, and its status lifecycle.
+
+`log()` validates and queues; the Writer stores. Status is `running` from the moment the
+Run exists, `finished` after `finish()`, `failed` after `finish("failed")` or a failure
+path (`fail_fast`), which writes the status first and durably, then flushes the queue
+under a short deadline, printing only to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from . import values as _values
+from .alerts import announce, make_alert
+from .backend import Backend, RunIdentity
+from .config import Config
+from .enums import AlertLevel
+from .writer import ConfigUpdate, Writer
+
+FINISH_TIMEOUT_S = 30.0
+FAIL_FLUSH_DEADLINE_S = 2.0
+_END_STATUSES = ("finished", "failed")
+
+
+class Run:
+    """One tracked run. Made by `trackio_nb.init()`; also a context manager."""
+
+    def __init__(self, project: str, backend: Backend, identity: RunIdentity, *, group: str | None) -> None:
+        self.project = project
+        self.id = identity.id
+        self.name = identity.name
+        self.group = group
+        self.resumed = identity.resumed
+        self.status = "running"
+        self.config = Config(identity.config, self._config_changed)
+        self._backend = backend
+        self._next_step = identity.next_step
+        self._last_step: int | None = identity.next_step - 1 if identity.next_step else None
+        self._known_keys: set[str] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._watchers = None
+        self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []
+        self._end_lock = threading.Lock()
+        self._writer = Writer(backend, self._stop.set, label=self.id)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def log(self, metrics: Mapping[str, object], step: int | None = None) -> None:
+        """Queue one step of metrics (floats, ints, NumPy/0-d tensor scalars, or JSON-able values)."""
+        if self.status != "running":
+            raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
+        numbers, texts = _values.split(metrics, self._known_keys)
+        with self._lock:
+            if step is None:
+                step = self._next_step
+            elif type(step) is not int or step < 0:
+                step = _check_step(step)
+            if step >= self._next_step:
+                self._next_step = step + 1
+            self._last_step = step
+        now = time.time()
+        self._writer.queue.append((step, now, numbers, texts))
+        watchers = self._watchers
+        if watchers is not None and numbers:
+            for fired in watchers.check(numbers, step):
+                self._raise_alert(
+                    fired.get("title"), fired.get("text"), fired.get("level", AlertLevel.WARN), fired.get("data"), step
+                )
+                if fired.get("stop"):
+                    self._stop.set()
+        for listener in self._listeners:
+            listener(step, now, numbers)
+
+    def alert(
+        self, title: str, text: str | None = None, level: AlertLevel | str = AlertLevel.WARN, data: dict | None = None
+    ) -> None:
+        """Store an alert (with its JSON `data`) at the current step and print it on stderr."""
+        self._raise_alert(title, text, level, data, self._last_step)
+
+    def _raise_alert(self, title, text, level, data, step) -> None:
+        record = make_alert(title, text, level, data, step)
+        self._writer.put(record)
+        announce(self.name, record)
+
+    def watch(self, metric: str, **rules: object) -> None:
+        """Register a watcher on `metric` (see `trackio_nb.watch`)."""
+        from .watchers import WatcherSet
+
+        if self._watchers is None:
+            candidate = WatcherSet()
+            candidate.add(metric, **rules)
+            self._watchers = candidate
+        else:
+            self._watchers.add(metric, **rules)
+
+    def should_stop(self) -> bool:
+        """True once a stopping watcher fired or a stop request arrived."""
+        return self._stop.is_set()
+
+    def _config_changed(self, config: dict) -> None:
+        self._writer.put(ConfigUpdate(config))
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until everything logged so far is stored (readers then see it)."""
+        return self._writer.flush(timeout)
+
+    # -- ending ----------------------------------------------------------------------------
+
+    def finish(self, status: str = "finished") -> None:
+        """Store everything queued, then mark the run `finished` (or `failed`)."""
+        if status not in _END_STATUSES:
+            raise ValueError(f"status must be 'finished' or 'failed', got {status!r}")
+        with self._end_lock:
+            if self.status != "running":
+                return
+            if status == "failed":
+                self._fail_locked(FINISH_TIMEOUT_S)
+                return
+            self.status = status
+            left = self._writer.close(FINISH_TIMEOUT_S)
+            self._report_left(left)
+            self._backend.set_status(status, time.time(), durable=True)
+            self._release()
+
+    def fail_fast(self) -> None:
+        """The failure path (exception, SIGTERM, exit without finish): status first, 2 s flush."""
+        with self._end_lock:
+            if self.status == "running":
+                self._fail_locked(FAIL_FLUSH_DEADLINE_S)
+
+    def _fail_locked(self, deadline: float) -> None:
+        self.status = "failed"
+        self._backend.set_status("failed", time.time(), durable=True)
+        left = self._writer.close(deadline)
+        self._report_left(left)
+        self._release()
+
+    def _report_left(self, left: int) -> None:
+        if left:
+            print(
+                f"trackio_nb: run {self.name!r}: {left} queued item(s) could not be stored in time; "
+                + self._backend.describe_pending(),
+                file=sys.stderr,
+            )
+
+    def _release(self) -> None:
+        if not self._writer.alive:
+            self._backend.close()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.finish()
+        else:
+            self.fail_fast()
+
+    def __repr__(self) -> str:
+        return f"<trackio_nb.Run project={self.project!r} name={self.name!r} id={self.id!r} status={self.status!r}>"
+
+
+def _check_step(step: object) -> int:
+    if isinstance(step, bool) or not hasattr(step, "__index__"):
+        raise ValueError(f"step must be an integer, got {type(step).__name__} {step!r}")
+    value = step.__index__()
+    if value < 0:
+        raise ValueError(f"step must be >= 0, got {value}")
+    return value

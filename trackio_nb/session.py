@@ -1,0 +1,157 @@
+"""The current run and the module-level calls that act on it (`trackio_nb.init`, `log`, ...).
+
+The current run is the only module-level state. Exit paths are wired here: an atexit hook
+and a SIGTERM handler (chained to any previous one) mark an unfinished run `failed`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from .backend import RESUME_MODES, RunSpec
+from .config import check_config
+from .enums import AlertLevel
+from .run import Run
+from .storage.paths import validate_project
+from .storage.status import HOST
+
+_current: Run | None = None
+_hooks_installed = False
+
+
+def current_run() -> Run | None:
+    """The run that module-level calls act on, if any."""
+    return _current
+
+
+def init(
+    project: str,
+    name: str | None = None,
+    *,
+    config: dict | None = None,
+    group: str | None = None,
+    resume: str = "never",
+    server_url: str | None = None,
+    token: str | None = None,
+    dir: str | os.PathLike[str] | None = None,
+) -> Run:
+    """Start (or resume) a run and make it current; a previous current run is finished.
+
+    resume: "never" always starts a new run; "allow" continues the latest run called `name`
+    if there is one; "must" continues it or raises. With `server_url` (or TRACKIO_NB_SERVER)
+    every write goes to that tracking server and nothing is written locally.
+    """
+    global _current
+    validate_project(project)
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise ValueError(f"run name must be a non-empty string, got {name!r}")
+    if group is not None and not isinstance(group, str):
+        raise TypeError(f"group must be a string, got {type(group).__name__}")
+    if resume not in RESUME_MODES:
+        raise ValueError(f"resume must be one of {', '.join(RESUME_MODES)}, got {resume!r}")
+    if resume == "must" and name is None:
+        raise ValueError("resume='must' needs the name of the run to resume")
+    config = check_config(config)
+    previous = _current
+    if previous is not None:
+        if previous._watchers is not None and len(previous._watchers):
+            warnings.warn(
+                f"init() finished run {previous.name!r} and dropped its {len(previous._watchers)} watcher(s); "
+                "the new run starts with none: call watch() again",
+                stacklevel=2,
+            )
+        _current = None
+        previous.finish()
+    backend = _make_backend(project, server_url, token, dir)
+    spec = RunSpec(project, name, group, config, resume, HOST, os.getpid(), time.time())
+    identity = backend.open_run(spec)
+    run = Run(project, backend, identity, group=group)
+    _current = run
+    _install_exit_hooks()
+    return run
+
+
+def _make_backend(project: str, server_url: str | None, token: str | None, root):
+    server_url = server_url or os.environ.get("TRACKIO_NB_SERVER") or None
+    if server_url:
+        from .remote.client_backend import RemoteBackend
+
+        return RemoteBackend(project, server_url, token or os.environ.get("TRACKIO_NB_TOKEN"), root)
+    from .local_backend import LocalBackend
+
+    return LocalBackend(project, root)
+
+
+def _require() -> Run:
+    if _current is None:
+        raise RuntimeError("no current run: call trackio_nb.init(project) first")
+    return _current
+
+
+def log(metrics: Mapping[str, object], step: int | None = None) -> None:
+    """Log metrics to the current run (see `Run.log`)."""
+    _require().log(metrics, step)
+
+
+def alert(
+    title: str, text: str | None = None, level: AlertLevel | str = AlertLevel.WARN, data: dict | None = None
+) -> None:
+    """Store an alert on the current run."""
+    _require().alert(title, text, level, data)
+
+
+def watch(metric: str, **rules: Any) -> None:
+    """Register a watcher on the current run (raises before any init())."""
+    _require().watch(metric, **rules)
+
+
+def should_stop() -> bool:
+    """True once the current run should stop (watcher or outside stop request)."""
+    return _require().should_stop()
+
+
+def finish(status: str = "finished") -> None:
+    """Finish the current run."""
+    global _current
+    run = _require()
+    run.finish(status)
+    if _current is run:
+        _current = None
+
+
+def _fail_current() -> None:
+    run = _current
+    if run is not None:
+        run.fail_fast()
+
+
+def _on_sigterm_factory(previous):
+    def handler(signum, frame):
+        _fail_current()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous == signal.SIG_IGN:
+            return
+        else:  # default action: die by SIGTERM, as the process would have without us
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return handler
+
+
+def _install_exit_hooks() -> None:
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_fail_current)
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.getsignal(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, _on_sigterm_factory(previous))

@@ -1,0 +1,61 @@
+"""Where project databases live, and the one mapping from a project name to its file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+DEFAULT_DIR = "~/.cache/trackio_nb"
+DB_SUFFIX = ".db"
+MAX_PROJECT_NAME = 200
+
+# Names made only of these characters are used as the file name itself. Every other name
+# gets a slug plus a hash of the exact name after "~", a character plain names never hold,
+# so two different names can never share a file (also on case-insensitive file systems:
+# plain names are lower case only).
+_PLAIN = re.compile(r"^[a-z0-9_][a-z0-9_-]*$")
+_SLUG_DROP = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The data directory: `override`, else `TRACKIO_NB_DIR`, else ~/.cache/trackio_nb.
+
+    Read on every call, so a run, an Api or a command started later sees a changed variable.
+    """
+    raw = override if override is not None else os.environ.get("TRACKIO_NB_DIR") or DEFAULT_DIR
+    return Path(raw).expanduser().resolve()
+
+
+def validate_project(project: object) -> str:
+    """Return `project` if it can name a project, else raise a clear error."""
+    if not isinstance(project, str):
+        raise TypeError(f"project must be a string, got {type(project).__name__}")
+    if not project.strip():
+        raise ValueError("project name must not be empty")
+    if len(project) > MAX_PROJECT_NAME:
+        raise ValueError(f"project name is {len(project)} characters long; the limit is {MAX_PROJECT_NAME}")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in project):
+        raise ValueError(f"project name {project!r} holds control characters")
+    return project
+
+
+def project_file_name(project: str) -> str:
+    """The file name (no directory) that holds `project`; distinct for distinct names."""
+    validate_project(project)
+    if _PLAIN.match(project):
+        return project + DB_SUFFIX
+    digest = hashlib.sha256(project.encode("utf-8")).hexdigest()[:16]
+    slug = _SLUG_DROP.sub("_", project).strip("_").lower()[:40]
+    return f"{slug}~{digest}{DB_SUFFIX}"
+
+
+def project_path(project: str, root: str | os.PathLike[str] | None = None) -> Path:
+    """The database path of `project` inside the data directory (never outside it)."""
+    base = data_dir(root)
+    path = base / project_file_name(project)
+    if path.parent != base:  # cannot happen by construction; guards future edits
+        raise ValueError(f"project name {project!r} does not map inside {base}")
+    return path

@@ -1,0 +1,250 @@
+"""The read side: Polars query functions every surface calls (Api, CLI, widgets, reports, server).
+
+Each takes an open connection (see `connection.connect`) and returns a Polars DataFrame
+with a fixed schema, empty or not. Aggregates come from the `summaries` table in one query;
+histories decode the packed chunks of the asked series only.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+import polars as pl
+
+from .status import effective_status
+
+RUN_SCHEMA = {
+    "key": pl.Int64,
+    "id": pl.String,
+    "name": pl.String,
+    "group": pl.String,
+    "status": pl.String,
+    "config": pl.String,
+    "created_at": pl.Float64,
+    "finished_at": pl.Float64,
+    "heartbeat_at": pl.Float64,
+    "host": pl.String,
+    "pid": pl.Int64,
+    "stop_requested_at": pl.Float64,
+}
+FINAL_SCHEMA = {
+    "run_key": pl.Int64,
+    "metric": pl.String,
+    "value": pl.Float64,
+    "step": pl.Int64,
+    "timestamp": pl.Float64,
+}
+ALERT_SCHEMA = {
+    "id": pl.Int64,
+    "run_key": pl.Int64,
+    "run_id": pl.String,
+    "run": pl.String,
+    "timestamp": pl.Float64,
+    "step": pl.Int64,
+    "level": pl.String,
+    "title": pl.String,
+    "text": pl.String,
+    "data": pl.String,
+}
+MODES = ("last", "min", "max")
+LEVELS = ("info", "warn", "error")
+
+
+def _frame(conn: sqlite3.Connection, sql: str, params: Sequence, schema: dict) -> pl.DataFrame:
+    rows = conn.execute(sql, list(params)).fetchall()
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _in(column: str, values: Sequence) -> tuple[str, list]:
+    return f"{column} IN ({','.join('?' * len(values))})", list(values)
+
+
+def runs(conn: sqlite3.Connection, *, now: float | None = None) -> pl.DataFrame:
+    """Every run of the project, oldest first, with the status readers report."""
+    df = _frame(
+        conn,
+        "SELECT key, id, name, group_name, status, config, created_at, finished_at, heartbeat_at, host, pid,"
+        " stop_requested_at FROM runs ORDER BY created_at, key",
+        (),
+        RUN_SCHEMA,
+    )
+    if df.is_empty():
+        return df
+    now = time.time() if now is None else now
+    status = [
+        effective_status(s, hb, host, pid, now)
+        for s, hb, host, pid in zip(df["status"], df["heartbeat_at"], df["host"], df["pid"], strict=True)
+    ]
+    return df.with_columns(pl.Series("status", status, dtype=pl.String))
+
+
+def metric_names(conn: sqlite3.Connection, run_keys: Sequence[int] | None = None) -> list[str]:
+    """Names of the metrics logged by the given runs (all runs if None), sorted."""
+    where, params = ("", [])
+    if run_keys is not None:
+        if not run_keys:
+            return []
+        clause, params = _in("run_key", run_keys)
+        where = "WHERE " + clause
+    sql = (
+        f"SELECT name FROM metric_names WHERE key IN (SELECT metric_key FROM summaries {where}"
+        f" UNION SELECT metric_key FROM text_values {where}) ORDER BY name"
+    )
+    return [r[0] for r in conn.execute(sql, params + params).fetchall()]
+
+
+def final_values(
+    conn: sqlite3.Connection,
+    *,
+    run_keys: Sequence[int] | None = None,
+    metrics: Sequence[str] | None = None,
+    mode: str = "last",
+) -> pl.DataFrame:
+    """One row per (run, metric): the last, minimum or maximum value and the step it was at.
+
+    A single query over the per-series aggregates, whatever the number of runs and metrics.
+    A last value of NaN is NaN; min and max skip NaN (null when a series holds only NaN).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    value, step, stamp = {
+        "last": ("s.last_value", "s.last_step", "s.last_timestamp"),
+        "min": ("s.min_value", "s.min_step", "NULL"),
+        "max": ("s.max_value", "s.max_step", "NULL"),
+    }[mode]
+    clauses, params = [], []
+    for column, wanted in (("s.run_key", run_keys), ("m.name", metrics)):
+        if wanted is not None:
+            if not wanted:
+                return pl.DataFrame(schema=FINAL_SCHEMA)
+            clause, p = _in(column, wanted)
+            clauses.append(clause)
+            params += p
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    df = _frame(
+        conn,
+        f"SELECT s.run_key, m.name, {value}, {step}, {stamp} FROM summaries s"
+        f" JOIN metric_names m ON m.key = s.metric_key {where} ORDER BY s.run_key, m.name",
+        params,
+        FINAL_SCHEMA,
+    )
+    if mode == "last":
+        df = df.with_columns(pl.col("value").fill_null(float("nan")))
+    return df
+
+
+def history(conn: sqlite3.Connection, run_key: int, metrics: Sequence[str] | None = None) -> pl.DataFrame:
+    """A run's logged values: `step`, `timestamp` (UTC) and one column per metric.
+
+    With `metrics`, only those columns. When a step was logged twice, the later value wins.
+    Metrics that only ever held non-numeric values come back as JSON text columns.
+    """
+    names = list(metrics) if metrics is not None else metric_names(conn, [run_key])
+    keys = dict(conn.execute("SELECT name, key FROM metric_names").fetchall())
+    wanted = {keys[n]: n for n in names if n in keys}
+    parts = []
+    numeric = set()
+    if wanted:
+        clause, params = _in("metric_key", list(wanted))
+        for metric_key, steps, stamps, values in conn.execute(
+            f'SELECT metric_key, steps, timestamps, "values" FROM chunks WHERE run_key = ? AND {clause} ORDER BY id',
+            [run_key, *params],
+        ):
+            numeric.add(wanted[metric_key])
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "metric": pl.Series([wanted[metric_key]], dtype=pl.String).new_from_index(0, len(steps) // 8),
+                        "step": np.frombuffer(steps, dtype="<i8"),
+                        "timestamp": np.frombuffer(stamps, dtype="<f8"),
+                        "value": np.frombuffer(values, dtype="<f8"),
+                    }
+                )
+            )
+    frame = _wide(parts, "value", pl.Float64)
+    text_keys = [k for k, n in wanted.items() if n not in numeric]
+    if text_keys:
+        clause, params = _in("metric_key", text_keys)
+        rows = conn.execute(
+            f"SELECT metric_key, step, timestamp, value FROM text_values WHERE run_key = ? AND {clause} ORDER BY id",
+            [run_key, *params],
+        ).fetchall()
+        texts = pl.DataFrame(
+            [(wanted[k], s, t, v) for k, s, t, v in rows],
+            schema={"metric": pl.String, "step": pl.Int64, "timestamp": pl.Float64, "value": pl.String},
+            orient="row",
+        )
+        text_frame = _wide([texts], "value", pl.String)
+        frame = _merge_on_step(frame, text_frame)
+    for n in names:
+        if n not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(n))
+    frame = frame.select("step", "timestamp", *names).sort("step")
+    return frame.with_columns(
+        pl.from_epoch(pl.col("timestamp") * 1_000_000, time_unit="us").dt.replace_time_zone("UTC")
+    )
+
+
+def _wide(parts: list[pl.DataFrame], values: str, dtype: pl.DataType) -> pl.DataFrame:
+    if not parts or all(p.is_empty() for p in parts):
+        return pl.DataFrame(schema={"step": pl.Int64, "timestamp": pl.Float64})
+    long = pl.concat(parts).unique(subset=["metric", "step"], keep="last", maintain_order=True)
+    stamps = long.group_by("step").agg(pl.col("timestamp").min())
+    wide = long.pivot(on="metric", index="step", values=values)
+    return stamps.join(wide, on="step", how="left")
+
+
+def _merge_on_step(a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
+    if a.is_empty():
+        return b
+    merged = a.join(b, on="step", how="full", coalesce=True, suffix="_b")
+    return merged.with_columns(pl.min_horizontal("timestamp", "timestamp_b").alias("timestamp")).drop("timestamp_b")
+
+
+def alerts(
+    conn: sqlite3.Connection,
+    *,
+    run_keys: Sequence[int] | None = None,
+    level: str | None = None,
+    reason: str | None = None,
+    since: datetime | None = None,
+    after_id: int | None = None,
+    limit: int | None = None,
+) -> pl.DataFrame:
+    """Alerts in id order (ids only grow: `after_id` is a cursor), filtered in SQL."""
+    clauses, params = [], []
+    if run_keys is not None:
+        if not run_keys:
+            return pl.DataFrame(schema=ALERT_SCHEMA)
+        clause, p = _in("a.run_key", run_keys)
+        clauses.append(clause)
+        params += p
+    if level is not None:
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+        clauses.append("a.level = ?")
+        params.append(level)
+    if reason is not None:
+        clauses.append("json_extract(a.data, '$.reason') = ?")
+        params.append(reason)
+    if since is not None:
+        if since.tzinfo is None:
+            raise ValueError("since must be a timezone-aware datetime")
+        clauses.append("a.timestamp >= ?")
+        params.append(since.timestamp())
+    if after_id is not None:
+        clauses.append("a.id > ?")
+        params.append(after_id)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    tail = f" LIMIT {int(limit)}" if limit is not None else ""
+    return _frame(
+        conn,
+        "SELECT a.id, a.run_key, r.id, r.name, a.timestamp, a.step, a.level, a.title, a.text, a.data"
+        f" FROM alerts a JOIN runs r ON r.key = a.run_key {where} ORDER BY a.id{tail}",
+        params,
+        ALERT_SCHEMA,
+    )

@@ -1,0 +1,41 @@
+"""The plain records that travel from a run to storage (no database code here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# One logged step: (step, timestamp, {metric: float}, {metric: json text} or None).
+LogEntry = tuple[int, float, dict[str, float], "dict[str, str] | None"]
+
+
+@dataclass(slots=True)
+class AlertRecord:
+    """An alert as the writer stores it; `data` is already JSON text (or None)."""
+
+    timestamp: float
+    step: int | None
+    level: str
+    title: str
+    text: str | None
+    data: str | None
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """A new run's row."""
+
+    id: str
+    name: str
+    group: str | None
+    config: dict
+    created_at: float
+    host: str
+    pid: int
+
+
+@dataclass(slots=True)
+class SeriesState:
+    """What a writer knows of the series it wrote, so it can merge aggregates cheaply."""
+
+    metric_keys: dict[str, int] = field(default_factory=dict)
+    last_steps: dict[int, int] = field(default_factory=dict)

@@ -1,0 +1,218 @@
+"""Every write to a project database, as plain functions over a sqlite-utils Database.
+
+Only the training process (or the tracking server) writes a run's rows; other processes
+write only `runs.stop_requested_at`. Batches are written in one transaction each.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import sqlite_utils
+
+from .codec import pack_floats, pack_ints
+from .connection import connect
+from .records import AlertRecord, LogEntry, RunRecord, SeriesState
+from .schema import write_summary_from_chunks
+from .summary import summarize
+
+
+def open_db(path: Path, project: str) -> sqlite_utils.Database:
+    """Open (creating if needed) the project database for writing."""
+    return sqlite_utils.Database(connect(path, create=True, project=project))
+
+
+def create_run(db: sqlite_utils.Database, run: RunRecord) -> int:
+    """Insert a run with status `running`; returns its integer key."""
+    with db.conn:
+        table = db.table("runs")
+        table.insert(
+            {
+                "id": run.id,
+                "name": run.name,
+                "group_name": run.group,
+                "status": "running",
+                "config": json.dumps(run.config, allow_nan=True),
+                "created_at": run.created_at,
+                "heartbeat_at": run.created_at,
+                "host": run.host,
+                "pid": run.pid,
+            }
+        )
+        return table.last_pk
+
+
+def latest_run_named(db: sqlite_utils.Database, name: str) -> dict | None:
+    """The most recent run called `name` (for resume), or None."""
+    rows = list(db.query("SELECT * FROM runs WHERE name = ? ORDER BY created_at DESC, key DESC LIMIT 1", [name]))
+    return rows[0] if rows else None
+
+
+def resume_run(db: sqlite_utils.Database, key: int, *, host: str, pid: int, now: float) -> tuple[int, SeriesState]:
+    """Mark run `key` running again in this process; returns its next step and series state."""
+    with db.conn:
+        db.table("runs").update(
+            key,
+            {
+                "status": "running",
+                "finished_at": None,
+                "heartbeat_at": now,
+                "host": host,
+                "pid": pid,
+                "stop_requested_at": None,
+            },
+        )
+    state = SeriesState()
+    top = -1
+    for metric_key, last_step in db.execute(
+        "SELECT metric_key, last_step FROM summaries WHERE run_key = ?", [key]
+    ).fetchall():
+        state.last_steps[metric_key] = last_step
+        top = max(top, last_step)
+    row = db.execute("SELECT max(step) FROM text_values WHERE run_key = ?", [key]).fetchone()
+    if row[0] is not None:
+        top = max(top, row[0])
+    return top + 1, state
+
+
+def set_status(
+    db: sqlite_utils.Database, key: int, status: str, finished_at: float | None, *, durable: bool = False
+) -> None:
+    """Set a run's status; with `durable`, the commit is synced to disk before returning."""
+    if durable:
+        db.execute("PRAGMA synchronous = FULL")
+    try:
+        with db.conn:
+            db.table("runs").update(key, {"status": status, "finished_at": finished_at})
+    finally:
+        if durable:
+            db.execute("PRAGMA synchronous = NORMAL")
+
+
+def set_config(db: sqlite_utils.Database, key: int, config: dict) -> None:
+    with db.conn:
+        db.table("runs").update(key, {"config": json.dumps(config, allow_nan=True)})
+
+
+def heartbeat(db: sqlite_utils.Database, key: int, now: float) -> None:
+    with db.conn:
+        db.execute("UPDATE runs SET heartbeat_at = ? WHERE key = ?", [now, key])
+
+
+def stop_requested(db: sqlite_utils.Database, key: int) -> bool:
+    row = db.execute("SELECT stop_requested_at FROM runs WHERE key = ?", [key]).fetchone()
+    return row is not None and row[0] is not None
+
+
+def request_stop(conn: sqlite3.Connection, run_id: str, now: float) -> bool:
+    """Ask run `run_id` to stop; returns False if no such run."""
+    db = sqlite_utils.Database(conn)
+    with db.conn:
+        cursor = db.execute("UPDATE runs SET stop_requested_at = ? WHERE id = ?", [now, run_id])
+        return cursor.rowcount == 1
+
+
+def _metric_keys(db: sqlite_utils.Database, state: SeriesState, names: Iterable[str]) -> None:
+    missing = [n for n in names if n not in state.metric_keys]
+    if not missing:
+        return
+    db.table("metric_names").insert_all(({"name": n} for n in missing), ignore=True)
+    marks = ",".join("?" * len(missing))
+    for key, name in db.execute(f"SELECT key, name FROM metric_names WHERE name IN ({marks})", missing).fetchall():
+        state.metric_keys[name] = key
+
+
+_MERGE_SUMMARY = """
+INSERT INTO summaries (run_key, metric_key, count, last_step, last_timestamp, last_value,
+                       min_value, min_step, max_value, max_step)
+VALUES (:run_key, :metric_key, :count, :last_step, :last_timestamp, :last_value,
+        :min_value, :min_step, :max_value, :max_step)
+ON CONFLICT (run_key, metric_key) DO UPDATE SET
+    count = count + excluded.count,
+    last_value = CASE WHEN excluded.last_step >= last_step THEN excluded.last_value ELSE last_value END,
+    last_timestamp = CASE WHEN excluded.last_step >= last_step THEN excluded.last_timestamp ELSE last_timestamp END,
+    min_step = CASE WHEN min_value IS NULL OR excluded.min_value < min_value THEN excluded.min_step ELSE min_step END,
+    min_value = CASE WHEN min_value IS NULL OR excluded.min_value < min_value THEN excluded.min_value ELSE min_value END,
+    max_step = CASE WHEN max_value IS NULL OR excluded.max_value > max_value THEN excluded.max_step ELSE max_step END,
+    max_value = CASE WHEN max_value IS NULL OR excluded.max_value > max_value THEN excluded.max_value ELSE max_value END,
+    last_step = max(last_step, excluded.last_step)
+"""
+
+
+def write_batch(
+    db: sqlite_utils.Database,
+    run_key: int,
+    state: SeriesState,
+    logs: Sequence[LogEntry],
+    alerts: Sequence[AlertRecord] = (),
+) -> None:
+    """Store a batch of logged steps and alerts in one transaction.
+
+    Numeric values become one packed chunk per metric plus a merged summary row; a series
+    that saw a step again (a replaced value) has its summary recomputed from its chunks.
+    """
+    series: dict[str, tuple[list[int], list[float], list[float]]] = {}
+    texts: list[tuple[str, int, float, str]] = []
+    for step, ts, numbers, others in logs:
+        for name, value in numbers.items():
+            s = series.get(name)
+            if s is None:
+                s = series[name] = ([], [], [])
+            s[0].append(step)
+            s[1].append(ts)
+            s[2].append(value)
+        if others:
+            texts.extend((name, step, ts, value) for name, value in others.items())
+    with db.conn:
+        _metric_keys(db, state, [*series, *(t[0] for t in texts)])
+        chunks = []
+        merges = []
+        recompute = []
+        for name, (steps, stamps, values) in series.items():
+            metric_key = state.metric_keys[name]
+            lo, hi = min(steps), max(steps)
+            chunks.append(
+                {
+                    "run_key": run_key,
+                    "metric_key": metric_key,
+                    "n": len(steps),
+                    "first_step": lo,
+                    "last_step": hi,
+                    "steps": pack_ints(steps),
+                    "timestamps": pack_floats(stamps),
+                    "values": pack_floats(values),
+                }
+            )
+            previous = state.last_steps.get(metric_key, -1)
+            if lo <= previous or len(set(steps)) != len(steps):
+                recompute.append(metric_key)
+            else:
+                merges.append(summarize(steps, stamps, values).as_row(run_key, metric_key))
+            state.last_steps[metric_key] = max(hi, previous)
+        if chunks:
+            db.table("chunks").insert_all(chunks)
+        if merges:
+            db.conn.executemany(_MERGE_SUMMARY, merges)
+        for metric_key in recompute:
+            write_summary_from_chunks(db.conn, run_key, metric_key)
+        if texts:
+            db.table("text_values").insert_all(
+                {"run_key": run_key, "metric_key": state.metric_keys[n], "step": s, "timestamp": t, "value": v}
+                for n, s, t, v in texts
+            )
+        if alerts:
+            db.table("alerts").insert_all(
+                {
+                    "run_key": run_key,
+                    "timestamp": a.timestamp,
+                    "step": a.step,
+                    "level": a.level,
+                    "title": a.title,
+                    "text": a.text,
+                    "data": a.data,
+                }
+                for a in alerts
+            )
