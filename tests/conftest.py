@@ -1,0 +1,36 @@
+"""Shared fixtures: every test gets its own data directory and no run leaks between tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import trackio_nb as tnb
+from trackio_nb import session
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """TRACKIO_NB_DIR points at a fresh directory; a run left current is finished afterwards."""
+    root = tmp_path / "trackio_nb"
+    monkeypatch.setenv("TRACKIO_NB_DIR", str(root))
+    monkeypatch.delenv("TRACKIO_NB_SERVER", raising=False)
+    monkeypatch.delenv("TRACKIO_NB_TOKEN", raising=False)
+    yield root
+    run = session.current_run()
+    if run is not None:
+        tnb.finish()
+
+
+def run_python(code: str, root: Path, *, timeout: float = 60, env: dict | None = None, **kwargs):
+    """Run `code` in a fresh interpreter with TRACKIO_NB_DIR=root; returns CompletedProcess."""
+    full_env = {**os.environ, "TRACKIO_NB_DIR": str(root), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=timeout, **kwargs
+    )
