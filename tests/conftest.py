@@ -1,4 +1,7 @@
-"""Shared fixtures: every test gets its own data directory and no run leaks between tests."""
+"""Shared fixtures: every test gets its own data directory and no run leaks between tests.
+
+`tests` is a package: import helpers with `from tests.conftest import run_python`.
+"""
 
 from __future__ import annotations
 
