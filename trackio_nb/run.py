@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 from . import values as _values
 from .alerts import announce, make_alert
 from .backend import Backend, RunIdentity
-from .config import Config
 from .enums import AlertLevel
+from .run_config import Config
 from .writer import ConfigUpdate, Writer
 
 FINISH_TIMEOUT_S = 30.0

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from .backend import RESUME_MODES, RunSpec
-from .config import check_config
 from .enums import AlertLevel
 from .run import Run
+from .run_config import check_config
 from .storage.paths import validate_project
 from .storage.status import HOST
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import polars as pl
@@ -51,6 +51,7 @@ ALERT_SCHEMA = {
     "data": pl.String,
 }
 MODES = ("last", "min", "max")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LEVELS = ("info", "warn", "error")
 
 
@@ -234,8 +235,9 @@ def alerts(
     if since is not None:
         if since.tzinfo is None:
             raise ValueError("since must be a timezone-aware datetime")
-        clauses.append("a.timestamp >= ?")
-        params.append(since.timestamp())
+        # Whole microseconds on both sides: an ISO string read back from an alert matches it.
+        clauses.append("CAST(round(a.timestamp * 1000000) AS INTEGER) >= ?")
+        params.append((since - _EPOCH) // timedelta(microseconds=1))
     if after_id is not None:
         clauses.append("a.id > ?")
         params.append(after_id)
