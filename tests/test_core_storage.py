@@ -10,7 +10,7 @@ import pytest
 import trackio_nb as tnb
 from trackio_nb.storage import SCHEMA_VERSION, connect, project_file_name, project_path, queries
 from trackio_nb.storage.codec import pack_floats, pack_ints
-from trackio_nb.storage.schema import MIGRATIONS, ensure_schema
+from trackio_nb.storage.schema import MIGRATIONS, ensure_schema, write_summary_from_chunks
 
 
 @pytest.mark.parametrize("name", ["../x", "a/b", "..", ".", "my.model", "mymodel", "MyModel", "ünï ☃", "a\\b", "~x"])
@@ -111,6 +111,8 @@ def _database_at(version: int, path) -> sqlite3.Connection:
         " VALUES (1, 1, 3, 0, 2, ?, ?, ?)",
         (pack_ints([0, 1, 2]), pack_floats([1000.0, 1001.0, 1002.0]), pack_floats([3.0, math.nan, 1.0])),
     )
+    if version >= 2:  # a database written at v2+ keeps its summaries up to date
+        write_summary_from_chunks(conn, 1, 1)
     conn.execute(
         "INSERT INTO alerts (run_key, timestamp, step, level, title, text, data)"
         ' VALUES (1, 1001.0, 1, \'error\', \'NaN\', NULL, \'{"reason": "nan_inf", "deep": {"a": [1]}}\')'

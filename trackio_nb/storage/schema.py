@@ -83,6 +83,11 @@ CREATE TABLE summaries (
 ) WITHOUT ROWID;
 """
 
+V3 = """
+-- Ids of the batches a tracking server applied, so a retried batch is never stored twice.
+CREATE TABLE applied_batches (id TEXT PRIMARY KEY, applied_at REAL NOT NULL) WITHOUT ROWID;
+"""
+
 
 def _v1(conn: sqlite3.Connection) -> None:
     _run_script(conn, V1)
@@ -96,6 +101,11 @@ def _v2(conn: sqlite3.Connection) -> None:
         write_summary_from_chunks(conn, run_key, metric_key)
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    """Add the table of applied remote batch ids (exactly-once delivery to a server)."""
+    _run_script(conn, V3)
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the open transaction; run statement by statement instead.
     for statement in script.split(";"):
@@ -103,7 +113,7 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
