@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from . import values as _values
 from .alerts import announce, make_alert
 from .backend import Backend, RunIdentity
-from .enums import AlertLevel
+from .enums import LEVEL_ORDER, AlertLevel
 from .run_config import Config
 from .writer import ConfigUpdate, Writer
 
@@ -43,6 +43,7 @@ class Run:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watchers = None
+        self._webhook: tuple[str, int] | None = None  # (url, lowest level rank sent), set by init()
         self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []
         self._end_lock = threading.Lock()
         self._writer = Writer(backend, self._stop.set, label=self.id)
@@ -76,26 +77,48 @@ class Run:
             listener(step, now, numbers)
 
     def alert(
-        self, title: str, text: str | None = None, level: AlertLevel | str = AlertLevel.WARN, data: dict | None = None
+        self,
+        title: str,
+        text: str | None = None,
+        level: AlertLevel | str = AlertLevel.WARN,
+        data: dict | None = None,
+        *,
+        webhook_url: str | None = None,
     ) -> None:
-        """Store an alert (with its JSON `data`) at the current step and print it on stderr."""
-        self._raise_alert(title, text, level, data, self._last_step)
+        """Store an alert (with its JSON `data`) at the current step and print it on stderr.
 
-    def _raise_alert(self, title, text, level, data, step) -> None:
+        `webhook_url` sends this alert there (whatever its level) instead of the run's webhook.
+        """
+        if webhook_url is not None:
+            from .webhooks import check_url
+
+            check_url(webhook_url)
+        self._raise_alert(title, text, level, data, self._last_step, webhook_url)
+
+    def _raise_alert(self, title, text, level, data, step, webhook_url: str | None = None) -> None:
         record = make_alert(title, text, level, data, step)
         self._writer.put(record)
         announce(self.name, record)
+        if webhook_url is None and self._webhook is not None and LEVEL_ORDER[record.level] >= self._webhook[1]:
+            webhook_url = self._webhook[0]
+        if webhook_url is not None:
+            from .webhooks import notify
+
+            notify(webhook_url, record, self.project, self.name)
 
     def watch(self, metric: str, **rules: object) -> None:
-        """Register a watcher on `metric` (see `trackio_nb.watch`)."""
+        """Register a watcher on `metric` (see `trackio_nb.watch`); rules are validated first."""
         from .watchers import WatcherSet
 
-        if self._watchers is None:
-            candidate = WatcherSet()
-            candidate.add(metric, **rules)
-            self._watchers = candidate
-        else:
-            self._watchers.add(metric, **rules)
+        if self.status != "running":
+            raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
+        with self._lock:
+            if self._watchers is None:
+                candidate = WatcherSet()
+                candidate.add(metric, **rules)
+                self._watchers = candidate
+            else:
+                self._watchers.add(metric, **rules)
 
     def should_stop(self) -> bool:
         """True once a stopping watcher fired or a stop request arrived."""

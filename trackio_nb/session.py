@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .backend import RESUME_MODES, RunSpec
@@ -41,12 +41,16 @@ def init(
     server_url: str | None = None,
     token: str | None = None,
     dir: str | os.PathLike[str] | None = None,
+    webhook_url: str | None = None,
+    webhook_min_level: AlertLevel | str | None = None,
 ) -> Run:
     """Start (or resume) a run and make it current; a previous current run is finished.
 
     resume: "never" always starts a new run; "allow" continues the latest run called `name`
     if there is one; "must" continues it or raises. With `server_url` (or TRACKIO_NB_SERVER)
     every write goes to that tracking server and nothing is written locally.
+    webhook_url (or TRACKIO_NB_WEBHOOK_URL) receives the run's alerts of level
+    webhook_min_level (or TRACKIO_NB_WEBHOOK_MIN_LEVEL) and above; None sends every level.
     """
     global _current
     validate_project(project)
@@ -59,6 +63,7 @@ def init(
     if resume == "must" and name is None:
         raise ValueError("resume='must' needs the name of the run to resume")
     config = check_config(config)
+    webhook = _check_webhook(webhook_url, webhook_min_level)
     previous = _current
     if previous is not None:
         if previous._watchers is not None and len(previous._watchers):
@@ -73,9 +78,22 @@ def init(
     spec = RunSpec(project, name, group, config, resume, HOST, os.getpid(), time.time())
     identity = backend.open_run(spec)
     run = Run(project, backend, identity, group=group)
+    run._webhook = webhook
     _current = run
     _install_exit_hooks()
     return run
+
+
+def _check_webhook(url: str | None, min_level: AlertLevel | str | None) -> tuple[str, int] | None:
+    url = url if url is not None else (os.environ.get("TRACKIO_NB_WEBHOOK_URL") or None)
+    if min_level is None:
+        min_level = os.environ.get("TRACKIO_NB_WEBHOOK_MIN_LEVEL") or None
+    if url is None and min_level is None:
+        return None
+    from .webhooks import check_min_level, check_url
+
+    rank = check_min_level(min_level)
+    return None if url is None else (check_url(url), rank)
 
 
 def _make_backend(project: str, server_url: str | None, token: str | None, root):
@@ -101,15 +119,47 @@ def log(metrics: Mapping[str, object], step: int | None = None) -> None:
 
 
 def alert(
-    title: str, text: str | None = None, level: AlertLevel | str = AlertLevel.WARN, data: dict | None = None
+    title: str,
+    text: str | None = None,
+    level: AlertLevel | str = AlertLevel.WARN,
+    data: dict | None = None,
+    *,
+    webhook_url: str | None = None,
 ) -> None:
-    """Store an alert on the current run."""
-    _require().alert(title, text, level, data)
+    """Store an alert on the current run (see `Run.alert`)."""
+    _require().alert(title, text, level, data, webhook_url=webhook_url)
 
 
-def watch(metric: str, **rules: Any) -> None:
-    """Register a watcher on the current run (raises before any init())."""
-    _require().watch(metric, **rules)
+def watch(
+    metric: str,
+    *,
+    nan: bool = True,
+    max_value: float | None = None,
+    min_value: float | None = None,
+    spike_factor: float | None = None,
+    window: int = 5,
+    patience: int | None = None,
+    min_delta: float = 0.0,
+    mode: str = "min",
+    fn: Callable[[float, int], Any] | None = None,
+) -> None:
+    """Watch `metric` on the current run; its alerts are stored, stopping rules set should_stop().
+
+    Rules are validated here (errors name the bad argument); docs/alerts.md gives the formulas.
+    Raises RuntimeError before any init(). A later watch() of the same metric replaces its rules.
+    """
+    _require().watch(
+        metric,
+        nan=nan,
+        max_value=max_value,
+        min_value=min_value,
+        spike_factor=spike_factor,
+        window=window,
+        patience=patience,
+        min_delta=min_delta,
+        mode=mode,
+        fn=fn,
+    )
 
 
 def should_stop() -> bool:
