@@ -272,3 +272,32 @@ def test_data_dir_env_is_read_by_a_subprocess_api(data_dir, tmp_path):
     assert done.stdout.strip() == "['envp']"
     assert list(other.glob("*.db")) == [other / "envp.db"]
     assert not data_dir.exists() or list(data_dir.glob("*.db")) == []
+
+
+def test_a_forked_child_dying_does_not_fail_the_parents_run(data_dir):
+    proc = _spawn(
+        """
+        import os, signal, sys, time, trackio_nb as tnb
+        run = tnb.init('fork', 'parent')
+        tnb.log({'x': 1.0})
+        ready_r, ready_w = os.pipe()
+        child = os.fork()
+        if child == 0:
+            os.write(ready_w, b"up")  # a signal sent before the child runs Python code can be lost
+            time.sleep(30)
+            os._exit(0)
+        os.read(ready_r, 2)
+        os.kill(child, signal.SIGTERM)
+        os.waitpid(child, 0)
+        print('after child:', tnb.Api().run('fork', 'parent').status, file=sys.stderr, flush=True)
+        tnb.log({'x': 2.0})
+        tnb.finish()
+        """,
+        data_dir,
+    )
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "after child: running" in err.splitlines()
+    view = tnb.Api().run("fork", "parent")
+    assert view.status == "finished"
+    assert view.history("x")["x"].to_list() == [1.0, 2.0]

@@ -8,6 +8,7 @@ under a short deadline, printing only to stderr.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -35,6 +36,7 @@ class Run:
         self.group = group
         self.resumed = identity.resumed
         self.status = "running"
+        self.pid = os.getpid()
         self.config = Config(identity.config, self._config_changed)
         self._backend = backend
         self._next_step = identity.next_step

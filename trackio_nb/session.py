@@ -178,7 +178,9 @@ def finish(status: str = "finished") -> None:
 
 def _fail_current() -> None:
     run = _current
-    if run is not None:
+    # A forked child (a DataLoader worker, say) inherits the run and these hooks; only the
+    # process that started the run may end it.
+    if run is not None and run.pid == os.getpid():
         run.fail_fast()
 
 
