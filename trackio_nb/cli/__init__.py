@@ -1,0 +1,101 @@
+"""`trackio-nb`: the command line for people at a terminal and for agents running experiments.
+
+`main(argv)` parses, runs one command and returns the exit code: 0 on success, 1 for bad
+input or data (one line on stderr), 2 for bad usage. Only what the command needs is
+imported: `--help` loads argparse alone; queries load the readers (Polars) and nothing of
+the widgets, reports or server.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from .errors import CliError, UsageError
+
+PROG = "trackio-nb"
+FEATURE_COMMANDS = ("report", "serve", "sync")
+
+
+def _input_error(exc: BaseException, project: str | None) -> str | None:
+    """The one-line message for an error caused by input or data, or None for a bug."""
+    import sqlite3
+
+    if isinstance(exc, sqlite3.Error):
+        where = f"project {project!r}" if project else "the database"
+        return f"cannot read {where}: {exc}"
+    if isinstance(exc, (LookupError, ValueError, OSError)):
+        return str(exc) or type(exc).__name__
+    httpx = sys.modules.get("httpx")
+    if httpx is not None and isinstance(exc, httpx.HTTPError):
+        return f"tracking server: {exc}"
+    if type(exc).__module__.startswith("trackio_nb.remote"):
+        return str(exc) or type(exc).__name__
+    return None
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+def _execute(args) -> int:
+    from . import human
+    from .jsonout import dumps
+
+    if args.command in FEATURE_COMMANDS:
+        from . import features
+
+        result = getattr(features, args.command)(args)
+        if isinstance(result, int):
+            return result
+    else:
+        from . import commands
+
+        reader = commands.open_reader(args)
+        try:
+            result = getattr(commands, args.command)(reader, args)
+        finally:
+            close = getattr(reader, "close", None)
+            if close is not None:
+                close()
+    print(dumps(result) if args.json else getattr(human, args.command)(result))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `trackio-nb` with `argv` (default: sys.argv[1:]); returns the exit code."""
+    from .parser import build_parser
+
+    parser = build_parser()
+    args = None
+    try:
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help, or argparse's own exit
+            return exc.code if isinstance(exc.code, int) else 0
+        if args.version:
+            from .. import __version__
+
+            print(f"{PROG} {__version__}")
+            return 0
+        if getattr(args, "command", None) is None:
+            parser.print_help()
+            return 2
+        return _execute(args)
+    except CliError as exc:
+        return _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        message = _input_error(exc, getattr(args, "project", None))
+        if message is None:
+            raise
+        return _fail(message, 1)
+
+
+__all__ = ["CliError", "UsageError", "main"]

@@ -1,0 +1,187 @@
+"""Human output of each command, from the same document `--json` prints."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .tables import Column, number, render, shorten
+
+MAX_HEADER = 24
+ALL_RUNS_HINT = "finished runs only (--include-all adds running and failed runs)"
+
+
+def _when(iso_text: str | None) -> str:
+    return "-" if iso_text is None else iso_text[:19].replace("T", " ")
+
+
+def _text(value: object) -> str:
+    return "-" if value is None else " ".join(str(value).split())
+
+
+def _metric_columns(names: list[str], rows: list[dict[str, Any]]) -> list[Column]:
+    return [
+        Column(shorten(name, MAX_HEADER), [number(row["metrics"].get(name)) for row in rows], right=True)
+        for name in names
+    ]
+
+
+def list_projects(doc: dict[str, Any]) -> str:
+    return "\n".join(doc["projects"]) if doc["projects"] else "no projects"
+
+
+def list_runs(doc: dict[str, Any]) -> str:
+    runs = doc["runs"]
+    if not runs:
+        return f"project {doc['project']!r} has no runs"
+    return render(
+        [
+            Column("run", [r["run"] for r in runs]),
+            Column("id", [r["id"] for r in runs]),
+            Column("status", [r["status"] for r in runs]),
+            Column("group", [_text(r["group"]) for r in runs]),
+            Column("created (UTC)", [_when(r["created_at"]) for r in runs]),
+        ],
+        shrink=(0, 3),
+    )
+
+
+def list_metrics(doc: dict[str, Any]) -> str:
+    where = f"run {doc['run']!r} (id {doc['run_id']})" if doc["run_id"] else f"project {doc['project']!r}"
+    if not doc["metrics"]:
+        return f"{where} has no metrics"
+    return "\n".join(doc["metrics"])
+
+
+def list_alerts(doc: dict[str, Any]) -> str:
+    alerts = doc["alerts"]
+    if not alerts:
+        return f"no alerts (last id {doc['last_id']})"
+    table = render(
+        [
+            Column("id", [str(a["id"]) for a in alerts], right=True),
+            Column("time (UTC)", [_when(a["timestamp"]) for a in alerts]),
+            Column("level", [a["level"] for a in alerts]),
+            Column("run", [a["run"] for a in alerts]),
+            Column("run id", [a["run_id"] for a in alerts]),
+            Column("step", [number(a["step"]) for a in alerts], right=True),
+            Column("title", [_text(a["title"]) for a in alerts]),
+            Column("text", [_text(a["text"]) for a in alerts]),
+        ],
+        shrink=(3, 6, 7),
+    )
+    return f"{table}\n\nlast id {doc['last_id']} (pass --after-id {doc['last_id']} to see only newer alerts)"
+
+
+get_alerts = list_alerts
+
+
+def get_run(doc: dict[str, Any]) -> str:
+    lines = [
+        f"run      {doc['run']}",
+        f"id       {doc['id']}",
+        f"project  {doc['project']}",
+        f"status   {doc['status']}",
+        f"group    {_text(doc['group'])}",
+        f"created  {_when(doc['created_at'])} UTC",
+        f"finished {_when(doc['finished_at'])}{' UTC' if doc['finished_at'] else ''}",
+        f"alerts   {doc['num_alerts']}",
+        f"step     {number(doc['last_step'])}",
+        f"config   {json.dumps(doc['config'], sort_keys=True)}",
+    ]
+    last = doc["last_values"]
+    if last:
+        lines.append("")
+        lines.append(
+            render([Column("metric", list(last)), Column("last value", [number(v) for v in last.values()], right=True)])
+        )
+    return "\n".join(lines)
+
+
+def get_metric(doc: dict[str, Any]) -> str:
+    values = doc["values"]
+    head = f"{doc['metric']} of run {doc['run']!r} (id {doc['run_id']}), {len(values)} values"
+    if not values:
+        return head
+    table = render(
+        [
+            Column("step", [number(v["step"]) for v in values], right=True),
+            Column("time (UTC)", [_when(v["timestamp"]) for v in values]),
+            Column("value", [number(v["value"]) for v in values], right=True),
+        ]
+    )
+    return f"{head}\n{table}"
+
+
+def best(doc: dict[str, Any]) -> str:
+    ranking = doc["ranking"]
+    head = (
+        f"best run by {doc['metric']} ({doc['direction']} of each run's {doc['mode']} value): "
+        f"{doc['best_run']} (id {doc['best_run_id']}) = {number(doc['best_value'])} at step {number(doc['best_step'])}"
+    )
+    scope = "all runs (--include-all)" if doc["include_all"] else ALL_RUNS_HINT
+    table = render(
+        [
+            Column("rank", [str(i) for i in range(1, len(ranking) + 1)], right=True),
+            Column("run", [r["run"] for r in ranking]),
+            Column("id", [r["run_id"] for r in ranking]),
+            Column("status", [r["status"] for r in ranking]),
+            Column(doc["mode"], [number(r["value"]) for r in ranking], right=True),
+            Column("step", [number(r["step"]) for r in ranking], right=True),
+        ],
+        shrink=(1,),
+    )
+    return f"{head}\nconsidering {scope}\n\n{table}"
+
+
+def compare(doc: dict[str, Any]) -> str:
+    runs = doc["runs"]
+    scope = "all runs (--include-all) or the runs given" if doc["include_all"] else ALL_RUNS_HINT
+    head = f"{doc['mode']} values of {len(runs)} runs of project {doc['project']!r}; considering {scope}"
+    if not runs:
+        return f"{head}\nno runs to compare"
+    table = render(
+        [
+            Column("run", [r["run"] for r in runs]),
+            Column("id", [r["id"] for r in runs]),
+            Column("status", [r["status"] for r in runs]),
+        ],
+        _metric_columns(doc["metrics"], runs),
+    )
+    return f"{head}\n\n{table}"
+
+
+def summary(doc: dict[str, Any]) -> str:
+    counts, levels, runs = doc["status_counts"], doc["alerts_by_level"], doc["runs"]
+    head = (
+        f"project {doc['project']!r}: {doc['num_runs']} runs ({counts['running']} running, {counts['finished']} "
+        f"finished, {counts['failed']} failed), {doc['total_alerts']} alerts ({levels['error']} error, "
+        f"{levels['warn']} warn, {levels['info']} info)"
+    )
+    if not runs:
+        return head
+    table = render(
+        [
+            Column("run", [r["run"] for r in runs]),
+            Column("id", [r["id"] for r in runs]),
+            Column("status", [r["status"] for r in runs]),
+            Column("alerts", [str(r["num_alerts"]) for r in runs], right=True),
+        ],
+        _metric_columns(doc["metrics"], runs),
+    )
+    return f"{head}\nlast values:\n\n{table}"
+
+
+def stop(doc: dict[str, Any]) -> str:
+    line = f"stop requested for run {doc['run']!r} (id {doc['run_id']}) of project {doc['project']!r}"
+    if doc["status"] != "running":
+        line += f"\nnote: the run is {doc['status']}, so nothing is listening for the request"
+    return line
+
+
+def report(doc: dict[str, Any]) -> str:
+    return f"wrote the report of project {doc['project']!r} to {doc['path']}"
+
+
+def sync(doc: dict[str, Any]) -> str:
+    return "\n".join(f"{key}: {value}" for key, value in doc.items()) or "nothing to deliver"

@@ -1,0 +1,130 @@
+"""The `trackio-nb` command line: argparse only, so `--help` loads nothing else.
+
+Flag values (directions, levels, ids, dates) are checked by the commands, not here, so a
+bad value is an input error (exit 1) with a message naming the flag; argparse only
+rejects bad usage (exit 2): unknown commands or flags, missing required flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .errors import UsageError
+
+DESCRIPTION = """Query and control trackio_nb experiments from a terminal or an agent loop.
+
+Data comes from TRACKIO_NB_DIR (default ~/.cache/trackio_nb), or from a tracking server
+with --server URL (or TRACKIO_NB_SERVER). Every command takes --json: one JSON document
+on stdout (NaN and infinities are written as the strings "NaN", "Infinity", "-Infinity").
+Errors: one line on stderr, exit code 1 (2 for bad usage). See docs/cli.md."""
+
+EPILOG = """examples:
+  trackio-nb list runs --project mnist
+  trackio-nb best --project mnist --metric val/loss --direction min --json
+  trackio-nb compare --project mnist --metrics val/loss,val/acc --mode min
+  trackio-nb list alerts --project mnist --after-id 41 --json
+  trackio-nb stop --project mnist --run 3f2a9c01b7de"""
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become a one-line UsageError (exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("output and source")
+    group.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    group.add_argument("--server", metavar="URL", help="read from a tracking server (env TRACKIO_NB_SERVER)")
+    group.add_argument("--token", metavar="T", help="token for the tracking server (env TRACKIO_NB_TOKEN)")
+    return common
+
+
+def _leaf(subparsers, name: str, command: str, help_text: str, common) -> argparse.ArgumentParser:
+    leaf = subparsers.add_parser(name, help=help_text, description=help_text, parents=[common])
+    leaf.set_defaults(command=command)
+    return leaf
+
+
+def _alert_filters(leaf: argparse.ArgumentParser) -> None:
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", help="only this run (id, or a name that is unique in the project)")
+    leaf.add_argument("--level", metavar="{info,warn,error}", help="only alerts of this level")
+    leaf.add_argument("--reason", metavar="REASON", help="only watcher alerts for this reason (nan_inf, spike, ...)")
+    leaf.add_argument("--since", metavar="ISO", help="only alerts at or after this ISO-8601 time (no zone = UTC)")
+    leaf.add_argument("--after-id", metavar="N", help="only alerts with id > N (a cursor: pass the last id seen)")
+
+
+def build_parser() -> Parser:
+    """The full parser: commands, sub-commands and their flags."""
+    common = _common()
+    parser = Parser(
+        prog="trackio-nb",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="group")
+
+    listing = commands.add_parser("list", help="list projects, runs, metrics or alerts")
+    list_kinds = listing.add_subparsers(title="what", metavar="WHAT", dest="kind", required=True)
+    _leaf(list_kinds, "projects", "list_projects", "list the projects", common)
+    leaf = _leaf(list_kinds, "runs", "list_runs", "list the runs of a project (id, name, status)", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf = _leaf(list_kinds, "metrics", "list_metrics", "list the metric names of a project or a run", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", help="only metrics this run logged (id or unique name)")
+    _alert_filters(_leaf(list_kinds, "alerts", "list_alerts", "list alerts, oldest first, with their ids", common))
+
+    getting = commands.add_parser("get", help="get one run, one metric's values, or alerts")
+    get_kinds = getting.add_subparsers(title="what", metavar="WHAT", dest="kind", required=True)
+    leaf = _leaf(get_kinds, "run", "get_run", "a run's status, config and last metric values", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+    leaf = _leaf(get_kinds, "metric", "get_metric", "every logged value of one metric of one run", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+    leaf.add_argument("--metric", required=True, help="metric name")
+    _alert_filters(_leaf(get_kinds, "alerts", "get_alerts", "alerts, oldest first (same as 'list alerts')", common))
+
+    leaf = _leaf(commands, "best", "best", "the best run by a metric, with the full ranking", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--metric", required=True, help="metric to rank by")
+    leaf.add_argument("--direction", default="min", metavar="{min,max}", help="lower or higher is better (min)")
+    leaf.add_argument("--mode", default="last", metavar="{last,min,max}", help="which value of each run (last)")
+    leaf.add_argument("--include-all", action="store_true", help="also rank running and failed runs")
+
+    leaf = _leaf(commands, "compare", "compare", "runs side by side: one value per run and metric", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--runs", metavar="A,B", help="comma-separated run ids or unique names (taken as given)")
+    leaf.add_argument("--metrics", metavar="M1,M2", help="comma-separated metric names (default: all)")
+    leaf.add_argument("--mode", default="last", metavar="{last,min,max}", help="which value of each run (last)")
+    leaf.add_argument("--include-all", action="store_true", help="also compare running and failed runs")
+
+    leaf = _leaf(commands, "summary", "summary", "a project at a glance: runs, status, alerts, last values", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--metric", help="show only this metric's last values")
+
+    leaf = _leaf(commands, "stop", "stop", "ask a run to stop (its should_stop() turns True)", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+
+    leaf = _leaf(commands, "report", "report", "write a self-contained HTML report", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("-o", "--output", default="report.html", metavar="PATH", help="file to write (report.html)")
+    leaf.add_argument("--runs", metavar="A,B", help="comma-separated run ids or unique names (default: all)")
+    leaf.add_argument("--metrics", metavar="M1,M2", help="comma-separated metric names (default: all)")
+    leaf.add_argument("--title", help="page title")
+
+    leaf = _leaf(commands, "serve", "serve", "run a tracking server over the local data directory", common)
+    leaf.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    leaf.add_argument("--port", default="8080", metavar="N", help="port (8080)")
+    leaf.add_argument("--dir", metavar="D", help="data directory (default TRACKIO_NB_DIR)")
+    leaf.add_argument("--public-read", action="store_true", help="allow reads without the token")
+
+    leaf = _leaf(commands, "sync", "sync", "deliver what the local outbox holds to the server", common)
+    leaf.add_argument("--dir", metavar="D", help="data directory holding outbox/ (default TRACKIO_NB_DIR)")
+    return parser

@@ -1,0 +1,133 @@
+"""Human output: numbers to 4 significant digits and aligned tables that fit the terminal.
+
+Too wide a table first shortens its shrinkable columns (run names) with an ellipsis in the
+middle (down to MIN_SHRUNK characters), then splits its optional columns (metrics) into several blocks, each repeating
+the key columns (run, id).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+
+GAP = "  "
+MIN_SHRUNK = 16
+
+
+def ellipsis() -> str:
+    """ "…" when stdout can encode it, else "..."."""
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    try:
+        "…".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return "..."
+    return "…"
+
+
+def terminal_width() -> int:
+    """$COLUMNS if set, else the terminal's width, else 100."""
+    raw = os.environ.get("COLUMNS", "")
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def number(value: object) -> str:
+    """A metric value for people: 4 significant digits; '-' when missing; nan, inf, -inf."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def shorten(text: str, width: int) -> str:
+    """`text` cut to `width` characters by replacing its middle with an ellipsis."""
+    if len(text) <= width:
+        return text
+    dots = ellipsis()
+    if width <= len(dots):
+        return text[:width]
+    keep = width - len(dots)
+    head = (keep + 1) // 2
+    return text[:head] + dots + text[len(text) - (keep - head) :]
+
+
+@dataclass
+class Column:
+    header: str
+    cells: list[str]
+    right: bool = False  # right-aligned (numbers)
+
+    @property
+    def width(self) -> int:
+        return max([len(self.header), *(len(c) for c in self.cells)])
+
+
+def _lines(columns: list[Column]) -> list[str]:
+    widths = [c.width for c in columns]
+    rows = [[c.header for c in columns]] + [list(r) for r in zip(*(c.cells for c in columns), strict=True)]
+    out = []
+    for row in rows:
+        cells = [
+            (cell.rjust(w) if col.right else cell.ljust(w)) for cell, w, col in zip(row, widths, columns, strict=True)
+        ]
+        out.append(GAP.join(cells).rstrip())
+    return out
+
+
+def _total(columns: list[Column]) -> int:
+    return sum(c.width for c in columns) + len(GAP) * max(len(columns) - 1, 0)
+
+
+def _shrink(columns: list[Column], indices: list[int], excess: int) -> None:
+    """Shorten the cells of the columns at `indices`, widest first, by `excess` characters in all."""
+    widths = {i: columns[i].width for i in indices}
+    floors = {i: max(MIN_SHRUNK, len(columns[i].header)) for i in indices}
+    while excess > 0:
+        room = [i for i in indices if widths[i] > floors[i]]
+        if not room:
+            break
+        widest = max(room, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    for i in indices:
+        if widths[i] < columns[i].width:
+            columns[i].cells = [shorten(cell, widths[i]) for cell in columns[i].cells]
+
+
+def render(
+    key: list[Column], extra: list[Column] | None = None, *, shrink: tuple[int, ...] = (0,), width: int | None = None
+) -> str:
+    """Aligned table text of the `key` columns then the `extra` ones, fitted to `width`.
+
+    `shrink` holds the indices in `key` of the columns whose cells may be shortened.
+    """
+    width = terminal_width() if width is None else width
+    extra = list(extra or [])
+    key = [Column(c.header, list(c.cells), c.right) for c in key]
+    needed = _total(key + extra)
+    if needed > width:
+        _shrink(key, list(shrink), needed - width)
+    if not extra:
+        return "\n".join(_lines(key))
+    blocks: list[list[Column]] = []
+    current: list[Column] = []
+    for column in extra:
+        if current and _total(key + current + [column]) > width:
+            blocks.append(current)
+            current = []
+        current.append(column)
+    blocks.append(current)
+    return "\n\n".join("\n".join(_lines(key + block)) for block in blocks)
