@@ -1,0 +1,229 @@
+"""The tracking server: a Starlette app over the same storage writes and query functions.
+
+Writes (batches, heartbeats, stop requests) need the write token as `Authorization: Bearer`;
+reads need it too unless the server was started with public reads. Every answer is JSON
+except frames (Arrow IPC streams of the exact frames LocalReader returns). Bad requests
+get a 4xx with {"error": message, "kind": ...}; nothing is stored for them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import json
+import sqlite3
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .. import __version__
+from ..readers import LocalReader
+from ..storage import SCHEMA_VERSION, ProjectNotFound, validate_project
+from ..storage.queries import MODES
+from . import wire
+from .store import Stores, UnknownRun, check_batch
+
+
+class HTTPError(Exception):
+    def __init__(self, status: int, message: str, kind: str = wire.KIND_VALUE) -> None:
+        super().__init__(message)
+        self.status, self.message, self.kind = status, message, kind
+
+
+def _error(status: int, message: str, kind: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": message, "kind": kind}, status_code=status, headers=headers)
+
+
+def _json(obj: object, status: int = 200) -> Response:
+    return Response(wire.dumps(obj), status_code=status, media_type="application/json")
+
+
+def create_app(root: Path, token: str, *, public_read: bool = False, max_body: int = wire.MAX_BODY_BYTES) -> Starlette:
+    """The ASGI app serving the projects under `root`, guarded by `token`."""
+    if not token:
+        raise ValueError("the server needs a non-empty token")
+    expected = token.encode()
+    stores = Stores(root)
+    local = threading.local()
+
+    def reader() -> LocalReader:
+        r = getattr(local, "reader", None)
+        if r is None:
+            r = local.reader = LocalReader(root)
+        return r
+
+    def authorized(request: Request) -> bool:
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected)
+
+    async def body_json(request: Request) -> object:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > max_body:
+            raise HTTPError(413, f"request body is {length} bytes; the limit is {max_body}", "too_large")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_body:
+                raise HTTPError(413, f"request body exceeds the limit of {max_body} bytes", "too_large")
+            chunks.append(chunk)
+        try:
+            return json.loads(b"".join(chunks))
+        except ValueError as exc:
+            raise HTTPError(400, f"request body is not valid JSON: {exc}") from None
+
+    def endpoint(handler: Callable, *, write: bool, with_body: bool = True, open_: bool = False) -> Callable:
+        needs_token = not open_ and (write or not public_read)
+
+        async def run(request: Request) -> Response:
+            if needs_token and not authorized(request):
+                return _error(401, "missing or wrong token", "unauthorized", {"WWW-Authenticate": "Bearer"})
+            try:
+                body = await body_json(request) if with_body else None
+                if with_body and not isinstance(body, dict):
+                    raise HTTPError(400, "request body must be a JSON object")
+                return await run_in_threadpool(handler, body)
+            except HTTPError as exc:
+                return _error(exc.status, exc.message, exc.kind)
+            except ProjectNotFound as exc:
+                return _error(404, str(exc), wire.KIND_PROJECT_NOT_FOUND)
+            except LookupError as exc:
+                return _error(404, str(exc.args[0]) if exc.args else str(exc), wire.KIND_NOT_FOUND)
+            except TypeError as exc:
+                return _error(400, str(exc), wire.KIND_TYPE)
+            except (ValueError, OverflowError) as exc:
+                return _error(400, str(exc), wire.KIND_VALUE)
+            except sqlite3.Error as exc:
+                traceback.print_exc(file=sys.stderr)
+                return _error(503, f"storage error: {exc}", "storage")
+
+        return run
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def batches(body: dict) -> Response:
+        batch = check_batch(body)
+        store = stores.get(batch["project"])
+        return _json(store.apply(batch))
+
+    def heartbeat(body: dict) -> Response:
+        project, run_id, now = _str(body, "project"), _str(body, "run_id"), body.get("now")
+        if type(now) not in (int, float):
+            raise HTTPError(400, "'now' must be a number")
+        return _json({"stop": stores.existing(project).heartbeat(run_id, float(now))})
+
+    def stop_requested(body: dict) -> Response:
+        project, run_id = _str(body, "project"), _str(body, "run_id")
+        return _json({"stop": stores.existing(project).stop_requested(run_id)})
+
+    def stop(body: dict) -> Response:
+        return _json({"stopped": reader().stop(_str(body, "project"), _str(body, "run_id"))})
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def health(_body: None) -> Response:
+        return _json({"status": "ok", "version": __version__, "schema_version": SCHEMA_VERSION})
+
+    def projects(_body: None) -> Response:
+        return _json({"projects": reader().projects()})
+
+    def q_runs(body: dict) -> Response:
+        return _frame(reader().runs(_str(body, "project")))
+
+    def q_metrics(body: dict) -> Response:
+        return _json({"metrics": reader().metrics(_str(body, "project"), _str_list(body, "run_ids"))})
+
+    def q_final_values(body: dict) -> Response:
+        mode = body.get("mode", "last")
+        if mode not in MODES:
+            raise HTTPError(400, f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        df = reader().final_values(_str(body, "project"), _str_list(body, "run_ids"), _str_list(body, "metrics"), mode)
+        return _frame(df)
+
+    def q_history(body: dict) -> Response:
+        return _frame(reader().history(_str(body, "project"), _str(body, "run_id"), _str_list(body, "metrics")))
+
+    def q_alerts(body: dict) -> Response:
+        since = body.get("since")
+        if since is not None:
+            if not isinstance(since, str):
+                raise HTTPError(400, "'since' must be an ISO-8601 string or null")
+            since = datetime.fromisoformat(since)
+        after_id = body.get("after_id")
+        if after_id is not None and type(after_id) is not int:
+            raise HTTPError(400, "'after_id' must be an integer or null")
+        df = reader().alerts(
+            _str(body, "project"),
+            _str_list(body, "run_ids"),
+            _opt_str(body, "level"),
+            _opt_str(body, "reason"),
+            since,
+            after_id,
+        )
+        return _frame(df)
+
+    api = wire.API
+    routes = [
+        Route(f"{api}/health", endpoint(health, write=False, with_body=False, open_=True), methods=["GET"]),
+        Route(f"{api}/batches", endpoint(batches, write=True), methods=["POST"]),
+        Route(f"{api}/heartbeat", endpoint(heartbeat, write=True), methods=["POST"]),
+        Route(f"{api}/stop-requested", endpoint(stop_requested, write=True), methods=["POST"]),
+        Route(f"{api}/stop", endpoint(stop, write=True), methods=["POST"]),
+        Route(f"{api}/projects", endpoint(projects, write=False, with_body=False), methods=["GET"]),
+        Route(f"{api}/query/runs", endpoint(q_runs, write=False), methods=["POST"]),
+        Route(f"{api}/query/metrics", endpoint(q_metrics, write=False), methods=["POST"]),
+        Route(f"{api}/query/final_values", endpoint(q_final_values, write=False), methods=["POST"]),
+        Route(f"{api}/query/history", endpoint(q_history, write=False), methods=["POST"]),
+        Route(f"{api}/query/alerts", endpoint(q_alerts, write=False), methods=["POST"]),
+    ]
+    # Health stays open (for load balancers and proxies) even when reads need the token.
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        stores.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.stores = stores
+    return app
+
+
+def _frame(df) -> Response:
+    return Response(wire.frame_bytes(df), media_type=wire.FRAME_TYPE)
+
+
+def _str(body: dict, field: str) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value:
+        raise HTTPError(400, f"{field!r} must be a non-empty string")
+    if field == "project":
+        validate_project(value)
+    return value
+
+
+def _opt_str(body: dict, field: str) -> str | None:
+    value = body.get(field)
+    if value is not None and not isinstance(value, str):
+        raise HTTPError(400, f"{field!r} must be a string or null")
+    return value
+
+
+def _str_list(body: dict, field: str) -> list[str] | None:
+    value = body.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise HTTPError(400, f"{field!r} must be a list of strings or null")
+    return value
+
+
+__all__ = ["HTTPError", "UnknownRun", "create_app"]

@@ -1,0 +1,85 @@
+"""`RemoteReader`: the Reader protocol answered by a tracking server's LocalReader.
+
+Each method posts its arguments to /api/v1/query/<name> and gets back the very frame the
+server's LocalReader built (an Arrow IPC stream), so the Api, CLI, widgets and reports give
+the same answers remotely as locally. Errors come back as the same Python types.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import httpx
+import polars as pl
+
+from . import wire
+from .delivery import JSON_HEADERS
+from .transport import make_client, normalize_url, raise_for
+
+
+class RemoteReader:
+    """Reads projects from the tracking server at `server_url` (one httpx Client, with timeouts)."""
+
+    def __init__(self, server_url: str, token: str | None = None) -> None:
+        self.server_url = normalize_url(server_url)
+        self._http = make_client(self.server_url, token)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(self, method: str, path: str, payload: dict | None = None) -> httpx.Response:
+        try:
+            if payload is None:
+                response = self._http.request(method, path)
+            else:
+                response = self._http.request(method, path, content=wire.dumps(payload), headers=JSON_HEADERS)
+        except httpx.HTTPError as exc:
+            raise ConnectionError(f"cannot reach the trackio-nb server at {self.server_url}: {exc}") from None
+        raise_for(response, self.server_url)
+        return response
+
+    def _frame(self, name: str, payload: dict) -> pl.DataFrame:
+        return wire.frame_from_bytes(self._request("POST", f"/query/{name}", payload).content)
+
+    def health(self) -> dict:
+        return self._request("GET", "/health").json()
+
+    def projects(self) -> list[str]:
+        return self._request("GET", "/projects").json()["projects"]
+
+    def runs(self, project: str) -> pl.DataFrame:
+        return self._frame("runs", {"project": project})
+
+    def metrics(self, project: str, run_ids: list[str] | None = None) -> list[str]:
+        reply = self._request("POST", "/query/metrics", {"project": project, "run_ids": run_ids})
+        return reply.json()["metrics"]
+
+    def final_values(
+        self, project: str, run_ids: list[str] | None = None, metrics: list[str] | None = None, mode: str = "last"
+    ) -> pl.DataFrame:
+        return self._frame("final_values", {"project": project, "run_ids": run_ids, "metrics": metrics, "mode": mode})
+
+    def history(self, project: str, run_id: str, metrics: list[str] | None = None) -> pl.DataFrame:
+        return self._frame("history", {"project": project, "run_id": run_id, "metrics": metrics})
+
+    def alerts(
+        self,
+        project: str,
+        run_ids: list[str] | None = None,
+        level: str | None = None,
+        reason: str | None = None,
+        since: datetime | None = None,
+        after_id: int | None = None,
+    ) -> pl.DataFrame:
+        payload = {
+            "project": project,
+            "run_ids": run_ids,
+            "level": level,
+            "reason": reason,
+            "since": None if since is None else since.isoformat(),
+            "after_id": after_id,
+        }
+        return self._frame("alerts", payload)
+
+    def stop(self, project: str, run_id: str) -> bool:
+        return self._request("POST", "/stop", {"project": project, "run_id": run_id}).json()["stopped"]

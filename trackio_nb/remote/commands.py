@@ -1,0 +1,108 @@
+"""`trackio-nb serve` and `trackio-nb sync`, as functions the CLI calls."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sys
+
+from ..storage import data_dir
+from .delivery import SyncReport, deliver_orphans
+from .outbox import outbox_dir
+from .transport import make_client, normalize_url
+
+SYNC_TIMEOUT_S = 30.0
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    dir: str | None = None,
+    token: str | None = None,
+    public_read: bool = False,
+) -> int:
+    """Run the tracking server until interrupted; returns the exit code.
+
+    The token is `token`, else TRACKIO_NB_TOKEN, else a new one printed once on stdout.
+    Port 0 picks a free port; the first line printed names the URL actually served.
+    """
+    import uvicorn
+
+    from .app import create_app
+
+    generated = not (token or os.environ.get("TRACKIO_NB_TOKEN"))
+    token = token or os.environ.get("TRACKIO_NB_TOKEN") or secrets.token_urlsafe(24)
+    root = data_dir(dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        sock = _bind(host, port)
+    except OSError as exc:
+        print(f"trackio-nb serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"trackio-nb server on http://{shown}:{bound} (data in {root})", flush=True)
+    if generated:
+        print(f"write token (shown only now): {token}", flush=True)
+    if public_read:
+        print("reads are public: anyone who can reach this address can read every project", flush=True)
+    app = create_app(root, token, public_read=public_read)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2, lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def sync(server_url: str | None = None, token: str | None = None, dir: str | None = None) -> dict:
+    """Deliver every outbox file whose process is gone; returns counts (see SyncReport).
+
+    With `server_url` (or TRACKIO_NB_SERVER) every file goes to that server; without one,
+    each file goes to the server it was written for.
+    """
+    server_url = server_url or os.environ.get("TRACKIO_NB_SERVER") or None
+    token = token or os.environ.get("TRACKIO_NB_TOKEN")
+    directory = outbox_dir(dir)
+    if server_url is not None:
+        server_url = normalize_url(server_url)
+        with make_client(server_url, token, read_timeout=SYNC_TIMEOUT_S) as client:
+            report = deliver_orphans(client, directory, server_url, only_matching=False, timeout=SYNC_TIMEOUT_S)
+        return {"outbox": str(directory), **report.as_dict()}
+    servers = sorted(_recorded_servers(directory))
+    totals: dict = {"outbox": str(directory)}
+    for url in servers:
+        with make_client(url, token, read_timeout=SYNC_TIMEOUT_S) as client:
+            part = deliver_orphans(client, directory, url, only_matching=True, timeout=SYNC_TIMEOUT_S).as_dict()
+        for key, value in part.items():
+            totals[key] = totals.get(key, [] if isinstance(value, list) else 0) + value
+    if not servers:
+        totals.update(SyncReport().as_dict())
+    return totals
+
+
+def _recorded_servers(directory) -> set[str]:
+    import json
+
+    servers = set()
+    if directory.is_dir():
+        for path in directory.glob("*.jsonl"):
+            with open(path, "rb") as f:
+                first = f.readline()
+            try:
+                header = json.loads(first)
+            except ValueError:
+                continue
+            if isinstance(header, dict) and isinstance(header.get("server"), str):
+                servers.add(header["server"])
+    return servers
