@@ -45,6 +45,7 @@ class Watcher:
         "_min_alerted",
         "_nan_alerted",
         "_recent",
+        "_sign",
         "_spike_margin",
         "fn",
         "max_value",
@@ -82,6 +83,7 @@ class Watcher:
         self.min_delta = min_delta
         self.mode = mode
         self.fn = fn
+        self._sign = 1.0 if mode == "min" else -1.0
         self._spike_margin = None if spike_factor is None else spike_factor - 1.0
         self._recent: deque[float] | None = None if spike_factor is None else deque(maxlen=window)
         self._nan_alerted = False
@@ -98,14 +100,15 @@ class Watcher:
                 self._nan_alerted = True
                 fired = [self._nan_alert(value, step)]
             return fired
-        self._nan_alerted = False
+        if self._nan_alerted:
+            self._nan_alerted = False
         limit = self.max_value
         if limit is not None:
             if value > limit:
                 if not self._max_alerted:
                     self._max_alerted = True
                     fired = [self._max_alert(value, step)]
-            else:
+            elif self._max_alerted:
                 self._max_alerted = False
         limit = self.min_value
         if limit is not None:
@@ -113,7 +116,7 @@ class Watcher:
                 if not self._min_alerted:
                     self._min_alerted = True
                     fired = _append(fired, self._min_alert(value, step))
-            else:
+            elif self._min_alerted:
                 self._min_alerted = False
         recent = self._recent
         if recent is not None:
@@ -124,7 +127,8 @@ class Watcher:
             recent.append(value)
         if self.patience is not None:
             best = self._best
-            if best is None or (best - value if self.mode == "min" else value - best) > self.min_delta:
+            # improvement = how far value beats best in direction `mode` (x * -1.0 is exact)
+            if best is None or (best - value) * self._sign > self.min_delta:
                 self._best = value
                 self._count = 0
             else:
