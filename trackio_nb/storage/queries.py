@@ -12,7 +12,6 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
 import polars as pl
 
 from .status import effective_status
@@ -144,6 +143,8 @@ def history(conn: sqlite3.Connection, run_key: int, metrics: Sequence[str] | Non
     With `metrics`, only those columns. When a step was logged twice, the later value wins.
     Metrics that only ever held non-numeric values come back as JSON text columns.
     """
+    import numpy as np  # here, not at module level: aggregate queries (CLI start-up) never pay for NumPy
+
     names = list(metrics) if metrics is not None else metric_names(conn, [run_key])
     keys = dict(conn.execute("SELECT name, key FROM metric_names").fetchall())
     wanted = {keys[n]: n for n in names if n in keys}
