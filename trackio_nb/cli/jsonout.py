@@ -27,5 +27,8 @@ def _safe(value: Any) -> Any:
 
 
 def dumps(document: Any) -> str:
-    """`document` as indented, strictly legal JSON text."""
-    return json.dumps(_safe(document), indent=2, ensure_ascii=False, allow_nan=False, default=str)
+    """`document` as one line of strictly legal JSON text."""
+    try:  # the C encoder; it refuses NaN/Inf, and only then is the document walked
+        return json.dumps(document, ensure_ascii=False, allow_nan=False, default=str)
+    except ValueError:
+        return json.dumps(_safe(document), ensure_ascii=False, allow_nan=False, default=str)
