@@ -1,0 +1,155 @@
+"""Report data assembly: downsampling, config diffs, best run, selection and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tests.test_report_support import data_dir_env, seed_vision, stop_pending
+from trackio_nb.readers import LocalReader
+from trackio_nb.report.data import collect, differing_keys, direction_for, flatten_config
+from trackio_nb.report.downsample import downsample
+
+
+@pytest.fixture(scope="module")
+def vision(tmp_path_factory):
+    root = tmp_path_factory.mktemp("vision")
+    ids, proc = seed_vision(root)
+    reader = LocalReader(root)
+    yield reader, ids
+    reader.close()
+    stop_pending(proc)
+
+
+def test_downsample_keeps_everything_when_short():
+    steps = np.arange(10)
+    assert downsample(steps, steps * 1.0, 10).tolist() == list(range(10))
+
+
+def test_downsample_keeps_first_last_min_max_and_blowups_per_window():
+    steps = np.arange(1000)
+    values = np.zeros(1000)
+    values[123] = 5.0  # a spike inside window 1 (windows of 100 points with max_points=50)
+    values[456] = -7.0  # a dip inside window 4
+    values[789] = np.nan  # a blow-up inside window 7
+    keep = downsample(steps, values, 50)
+    assert len(keep) <= 50
+    assert {0, 999, 123, 456, 789} <= set(keep.tolist())
+    # each of the 10 windows keeps its first and last point
+    assert {w * 100 for w in range(10)} | {w * 100 + 99 for w in range(10)} <= set(keep.tolist())
+    assert keep.tolist() == sorted(set(keep.tolist()))
+
+
+def test_downsample_bounds_and_errors():
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=5003)
+    for budget in (5, 17, 200, 1000):
+        keep = downsample(np.arange(5003), values, budget)
+        assert len(keep) <= budget
+        assert keep[0] == 0 and keep[-1] == 5002
+        assert int(np.argmax(values)) in keep and int(np.argmin(values)) in keep
+    with pytest.raises(ValueError, match="at least 5"):
+        downsample(np.arange(3), np.zeros(3), 4)
+    with pytest.raises(ValueError, match="differ in length"):
+        downsample(np.arange(3), np.zeros(4), 10)
+
+
+def test_config_helpers():
+    assert flatten_config({"opt": {"name": "sgd", "beta": {"1": 0.9}}, "lr": 1}) == {
+        "opt.name": "sgd",
+        "opt.beta.1": 0.9,
+        "lr": 1,
+    }
+    configs = [{"lr": 0.1, "seed": 0}, {"lr": 0.2, "seed": 0}, {"lr": 0.1, "seed": 0, "extra": True}]
+    assert differing_keys(configs) == ["extra", "lr"]
+    assert differing_keys([{"b": 1, "a": 2}]) == ["a", "b"]
+    assert differing_keys([]) == []
+
+
+def test_direction_guess():
+    assert direction_for("loss") == "min"
+    assert direction_for("val/loss") == "min"
+    assert direction_for("train/accuracy") == "max"
+    assert direction_for("eval/f1") == "max"
+    assert direction_for("error_rate") == "min"
+
+
+def test_collect_exact_values(vision):
+    reader, ids = vision
+    data = collect(reader, "vision")
+    assert [(r["name"], r["status"]) for r in data.runs] == [
+        ("baseline", "finished"),
+        ("wide", "finished"),
+        ("wide", "failed"),
+        ("pending", "running"),
+    ]
+    assert data.metrics == ["acc", "loss"]
+    assert data.config_columns == ["batch", "lr", "opt.name"]  # seed is the same everywhere
+    assert data.primary_metric == "loss"
+    assert data.best["loss"] == {
+        "run_id": ids["wide"],
+        "run": "wide",
+        "value": pytest.approx(0.52),
+        "step": 49,
+        "direction": "min",
+    }
+    assert data.best["acc"]["run_id"] == ids["wide"] and data.best["acc"]["direction"] == "max"
+    base = data.finals[ids["baseline"]]["loss"]
+    assert base["last"] == pytest.approx(1.02) and base["last_step"] == 49
+    assert base["min"] == pytest.approx(1.02) and base["max"] == 2.0 and base["max_step"] == 0
+    assert math.isnan(data.finals[ids["hot"]]["loss"]["last"])
+    assert data.finals[ids["pending"]] == {}
+    assert [(a["run_id"], a["level"], a["reason"]) for a in data.alerts] == [
+        (ids["baseline"], "info", "custom"),
+        (ids["hot"], "error", "nan_inf"),
+    ]
+    loss = {s["run_id"]: s for s in data.series["loss"]}
+    assert set(loss) == {ids["baseline"], ids["wide"], ids["hot"]}
+    assert loss[ids["hot"]]["steps"] == list(range(31))
+    assert loss[ids["hot"]]["values"][-1] is None  # NaN travels as a gap
+    assert loss[ids["baseline"]]["values"][:2] == [2.0, 1.98]
+
+
+def test_collect_selects_runs_and_metrics(vision):
+    reader, ids = vision
+    data = collect(reader, "vision", runs=["baseline", ids["hot"]], metrics=["loss"], title="Two runs")
+    assert [r["id"] for r in data.runs] == [ids["baseline"], ids["hot"]]
+    assert data.metrics == ["loss"] and list(data.series) == ["loss"]
+    assert data.title == "Two runs"
+    assert data.config_columns == ["batch", "lr", "opt.name"]
+    # only finished runs compete for best, as in `trackio-nb best`
+    assert data.best["loss"]["run_id"] == ids["baseline"]
+
+
+def test_collect_bad_input(vision):
+    reader, _ = vision
+    with pytest.raises(LookupError, match="no run named or with id 'nope'"):
+        collect(reader, "vision", runs=["nope"])
+    with pytest.raises(LookupError, match="named 'wide'"):
+        collect(reader, "vision", runs=["wide"])  # ambiguous: two runs share the name
+    with pytest.raises(ValueError, match="no metric 'lossy'"):
+        collect(reader, "vision", metrics=["loss", "lossy"])
+    with pytest.raises(TypeError, match="runs must be a list of strings"):
+        collect(reader, "vision", runs="baseline")
+    with pytest.raises(TypeError, match="metrics must be a list of strings"):
+        collect(reader, "vision", metrics=[1])
+    with pytest.raises(LookupError, match="no project named 'absent'"):
+        collect(reader, "absent")
+
+
+def test_report_function_writes_file_and_rejects_bad_paths(vision, tmp_path):
+    import trackio_nb as tnb
+
+    reader, _ = vision
+    with data_dir_env(reader.root):
+        out = tnb.report("vision", tmp_path / "sub" / "r.html")
+        assert out == (tmp_path / "sub" / "r.html").resolve()
+        text = out.read_text(encoding="utf-8")
+        assert text.startswith("<!DOCTYPE html>")
+        assert text.count("window.vegaEmbed") >= 1
+        with pytest.raises(ValueError, match="is a directory"):
+            tnb.report("vision", tmp_path)
+        with pytest.raises(TypeError, match="path must be a file path"):
+            tnb.report("vision", 3)

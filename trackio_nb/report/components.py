@@ -1,0 +1,88 @@
+"""Saved-state dicts for the widget front ends a report hosts (docs/widgets.md contract).
+
+The report renders the same ES modules as the notebook widgets, fed from these dicts by a
+model shim: a CompareChart per metric and the AlertStream.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from ..widgets.jsonable import json_safe
+from .data import ReportData
+
+
+def run_labels(runs: list[dict[str, Any]]) -> dict[str, str]:
+    """Legend label per run id: the name, plus the id where two runs share a name."""
+    counts = Counter(r["name"] for r in runs)
+    return {r["id"]: r["name"] if counts[r["name"]] == 1 else f"{r['name']} ({r['id']})" for r in runs}
+
+
+def chart_state(data: ReportData, metric: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """CompareChart state for one metric: the downsampled series of every run that logged it."""
+    labels = run_labels(data.runs)
+    series = [
+        {"run_id": s["run_id"], "run": labels[s["run_id"]], "metric": metric, "x": s["steps"], "y": s["values"]}
+        for s in data.series.get(metric, [])
+    ]
+    return {
+        "project": data.project,
+        "seq": 0,
+        "error": "",
+        "metrics": [metric],
+        "x": "step",
+        "log_scale": False,
+        "spec": spec,
+        "series": series,
+        "vega_js": "",
+    }
+
+
+def alert_state(data: ReportData) -> dict[str, Any]:
+    """AlertStream state holding every alert of the report's runs."""
+    labels = run_labels(data.runs)
+    alerts = [
+        {
+            "id": a["id"],
+            "run": labels.get(a["run_id"], a["run"]),
+            "run_id": a["run_id"],
+            "timestamp": a["timestamp"],
+            "step": a["step"],
+            "level": a["level"],
+            "title": a["title"],
+            "text": a["text"],
+            "reason": a["reason"],
+            "data": json_safe(a["data"]) if a["data"] is not None else {},
+        }
+        for a in data.alerts
+    ]
+    return {"project": data.project, "seq": 0, "error": "", "run": None, "level": "", "alerts": alerts}
+
+
+def report_spec(spec: dict[str, Any], best_run_id: str | None) -> dict[str, Any]:
+    """The chart spec for a report: legend entries toggle runs, the best run's line is thicker.
+
+    Applied to the unit spec (inside a facet, if any); a spec whose unit already sets
+    `params`, `opacity` or `strokeWidth`, or has layers, is returned unchanged.
+    """
+    unit = spec.get("spec", spec)
+    encoding = unit.get("encoding")
+    if (
+        not isinstance(encoding, dict)
+        or "layer" in unit
+        or {"opacity", "strokeWidth"} & set(encoding)
+        or "params" in unit
+    ):
+        return spec
+    copy = json.loads(json.dumps(spec))
+    target = copy.get("spec", copy)
+    target["params"] = [{"name": "tnb_pick", "select": {"type": "point", "fields": ["run"]}, "bind": "legend"}]
+    target["encoding"]["opacity"] = {"condition": {"param": "tnb_pick", "value": 1.0}, "value": 0.12}
+    if best_run_id is not None:
+        target["encoding"]["strokeWidth"] = {
+            "condition": {"test": f"datum.run_id === {json.dumps(best_run_id)}", "value": 3.5},
+            "value": 1.4,
+        }
+    return copy
