@@ -13,12 +13,15 @@ import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
 from .storage import ProjectNotFound, connect, data_dir, project_path, queries
 from .storage.paths import DB_SUFFIX
+
+if TYPE_CHECKING:
+    from .storage.tail import Tail
 
 RUNS_SCHEMA = {
     "id": pl.String,
@@ -62,6 +65,15 @@ class Reader(Protocol):
         after_id: int | None = None,
     ) -> pl.DataFrame: ...
     def stop(self, project: str, run_id: str) -> bool: ...
+    def tail(
+        self,
+        project: str,
+        *,
+        chunk_after: int | None = 0,
+        alert_after: int | None = 0,
+        metrics: list[str] | None = None,
+        exclude_run_ids: list[str] | tuple[str, ...] = (),
+    ) -> Tail: ...
 
 
 class LocalReader:
@@ -152,6 +164,27 @@ class LocalReader:
         from .storage.writes import request_stop
 
         return request_stop(self._conn(project), run_id, time.time())
+
+    def tail(
+        self,
+        project: str,
+        *,
+        chunk_after: int | None = 0,
+        alert_after: int | None = 0,
+        metrics: list[str] | None = None,
+        exclude_run_ids: list[str] | tuple[str, ...] = (),
+    ) -> Tail:
+        """Runs, last values, and the points and alerts stored after the cursors (live widgets)."""
+        from .storage.tail import tail
+
+        return tail(
+            self._conn(project),
+            chunk_after=chunk_after,
+            alert_after=alert_after,
+            metrics=metrics,
+            exclude_run_ids=exclude_run_ids,
+            now=time.time(),
+        )
 
 
 def reader_for(server_url: str | None = None, token: str | None = None, root: str | None = None) -> Reader:

@@ -47,6 +47,7 @@ class Run:
         self._watchers = None
         self._webhook: tuple[str, int] | None = None  # (url, lowest level rank sent), set by init()
         self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []
+        self._end_listeners: list[Callable[[Run], None]] = []  # called after finish() (live widgets)
         self._end_lock = threading.Lock()
         self._writer = Writer(backend, self._stop.set, label=self.id)
 
@@ -144,12 +145,14 @@ class Run:
                 return
             if status == "failed":
                 self._fail_locked(FINISH_TIMEOUT_S)
-                return
-            self.status = status
-            left = self._writer.close(FINISH_TIMEOUT_S)
-            self._report_left(left)
-            self._backend.set_status(status, time.time(), durable=True)
-            self._release()
+            else:
+                self.status = status
+                left = self._writer.close(FINISH_TIMEOUT_S)
+                self._report_left(left)
+                self._backend.set_status(status, time.time(), durable=True)
+                self._release()
+        for listener in self._end_listeners:
+            listener(self)
 
     def fail_fast(self) -> None:
         """The failure path (exception, SIGTERM, exit without finish): status first, 2 s flush."""

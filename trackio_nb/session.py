@@ -23,6 +23,9 @@ from .storage.paths import validate_project
 from .storage.status import HOST
 
 _current: Run | None = None
+# Called with every run init() starts; live widgets (trackio_nb.widgets, when imported) add
+# themselves here, so the core never imports them and pays nothing when there are none.
+run_hooks: list[Callable[[Run], None]] = []
 _hooks_installed = False
 
 
@@ -43,6 +46,7 @@ def init(
     dir: str | os.PathLike[str] | None = None,
     webhook_url: str | None = None,
     webhook_min_level: AlertLevel | str | None = None,
+    show: bool = False,
 ) -> Run:
     """Start (or resume) a run and make it current; a previous current run is finished.
 
@@ -51,6 +55,7 @@ def init(
     every write goes to that tracking server and nothing is written locally.
     webhook_url (or TRACKIO_NB_WEBHOOK_URL) receives the run's alerts of level
     webhook_min_level (or TRACKIO_NB_WEBHOOK_MIN_LEVEL) and above; None sends every level.
+    show=True displays the project's live widgets (`trackio_nb.show`) in the notebook.
     """
     global _current
     validate_project(project)
@@ -81,7 +86,19 @@ def init(
     run._webhook = webhook
     _current = run
     _install_exit_hooks()
+    for hook in run_hooks:
+        hook(run)
+    if show:
+        _show_widgets(project, server_url, token, dir)
     return run
+
+
+def _show_widgets(project: str, server_url: str | None, token: str | None, root) -> None:
+    from IPython.display import display
+
+    from .widgets import show
+
+    display(show(project, server_url=server_url, token=token, dir=root))
 
 
 def _check_webhook(url: str | None, min_level: AlertLevel | str | None) -> tuple[str, int] | None:

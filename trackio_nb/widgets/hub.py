@@ -1,0 +1,277 @@
+"""The live hub: feeds every widget of this kernel from `log()` and from tailing storage.
+
+- Runs started in this kernel are tapped through `Run._listeners`: a tap appends
+  `(run_id, step, timestamp, numbers)` to a deque and, when the throttle interval has
+  passed and it is on the main thread, runs a tick. So updates are throttled inside
+  `log()` (the kernel's event loop is blocked while a cell runs) and never sent from a
+  thread (Colab drops those).
+- A tick drains the taps, then lets each widget read what storage holds after its own
+  cursors (other processes, servers, alerts, statuses) and send one message at most.
+  Ticks are spaced so that all widgets together send at most MAX_MESSAGES_PER_S.
+- While the kernel is idle, ticks run every IDLE_POLL_S on its asyncio loop; a final
+  tick with a full state sync runs at `finish()` and after each cell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import threading
+import time
+import warnings
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from .. import session
+
+if TYPE_CHECKING:
+    from ..readers import Reader
+    from ..run import Run
+
+MAX_MESSAGES_PER_S = 5.0
+IDLE_POLL_S = 1.0
+FULL_SYNC_S = 20.0
+FLUSH_TIMEOUT_S = 5.0
+
+Source = tuple[str, str]  # ("local", data directory) or ("remote", server URL)
+Entry = tuple[str, int, float, dict]  # run_id, step, timestamp, numbers
+
+
+class Subscriber(Protocol):
+    project: str
+    source: Source
+
+    def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None: ...
+
+
+@dataclass
+class LiveRun:
+    """What the hub knows, from memory, about a run logging in this kernel."""
+
+    run: Run
+    project: str
+    source: Source | None
+    last_step: int | None = None
+    last_timestamp: float | None = None
+    last_values: dict[str, float] = field(default_factory=dict)
+    tap: object = None
+
+
+def local_source(root: str | Path | None) -> Source:
+    from ..storage import data_dir
+
+    return ("local", str(data_dir(root).resolve()))
+
+
+def source_for(server_url: str | None, root: str | Path | None) -> Source:
+    """The source key a widget reads from (TRACKIO_NB_SERVER when no URL is given)."""
+    import os
+
+    url = server_url or os.environ.get("TRACKIO_NB_SERVER") or None
+    return ("remote", url.rstrip("/")) if url else local_source(root)
+
+
+def run_source(run: Run) -> Source | None:
+    """Where a run writes: its local data directory, or its server URL."""
+    backend = run._backend
+    path = getattr(backend, "path", None)
+    if isinstance(path, Path):
+        return ("local", str(path.parent.resolve()))
+    url = getattr(backend, "server_url", None) or getattr(backend, "url", None)
+    return ("remote", str(url).rstrip("/")) if url else None
+
+
+class Hub:
+    """One per kernel (module-level `HUB`)."""
+
+    def __init__(self) -> None:
+        self.subscribers: list[Subscriber] = []
+        self.live: dict[str, LiveRun] = {}
+        self.pending: deque[Entry] = deque()
+        self._readers: dict[Source, Reader] = {}
+        self._due = 0.0
+        self._last_full = time.monotonic()
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._cell_hook = False
+        self._ticking = False
+
+    # -- sources -------------------------------------------------------------------------
+
+    def reader(self, source: Source, token: str | None = None) -> Reader:
+        reader = self._readers.get(source)
+        if reader is None:
+            from ..readers import reader_for
+
+            kind, where = source
+            reader = reader_for(server_url=where, token=token) if kind == "remote" else reader_for(root=where)
+            self._readers[source] = reader
+        return reader
+
+    # -- runs of this kernel -------------------------------------------------------------
+
+    def listen(self, run: Run) -> None:
+        """Tap a run's log() (idempotent). Called for every run init() starts once widgets exist."""
+        if run.id in self.live or run.status != "running":
+            return
+        live = self.live[run.id] = LiveRun(run, run.project, run_source(run))
+        append = self.pending.append
+        rid = run.id
+        monotonic = time.monotonic
+
+        def tap(step: int, timestamp: float, numbers: dict) -> None:
+            append((rid, step, timestamp, numbers))
+            if monotonic() >= self._due:
+                self._throttled_tick()
+
+        live.tap = tap
+        run._listeners.append(tap)
+        run._end_listeners.append(self._run_ended)
+
+    def _on_new_run(self, run: Run) -> None:
+        if self.subscribers:
+            self.listen(run)
+
+    def _forget(self, rid: str) -> None:
+        live = self.live.pop(rid)
+        if live.tap in live.run._listeners:
+            live.run._listeners.remove(live.tap)
+        if self._run_ended in live.run._end_listeners:
+            live.run._end_listeners.remove(self._run_ended)
+
+    def live_ids(self, project: str, source: Source) -> list[str]:
+        return [rid for rid, lr in self.live.items() if lr.project == project and lr.source == source]
+
+    def _run_ended(self, run: Run) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self.tick(final=True)
+
+    # -- subscribers ---------------------------------------------------------------------
+
+    def attach(self, widget: Subscriber) -> None:
+        """Load a widget's initial state and start feeding it."""
+        current = session.current_run()
+        if current is not None:
+            self.listen(current)
+        if self.subscribers:
+            self.tick()  # everything buffered so far goes to the widgets that already exist
+        for rid in self.live_ids(widget.project, widget.source):
+            live = self.live[rid]
+            if live.run.status == "running":
+                live.run.flush(FLUSH_TIMEOUT_S)  # the initial read then holds all of it
+        widget._update([], full=True, initial=True)
+        self.subscribers.append(widget)
+        self._install_kernel_hooks()
+
+    def detach(self, widget: Subscriber) -> None:
+        if widget in self.subscribers:
+            self.subscribers.remove(widget)
+        if not self.subscribers:  # nobody to feed: stop tapping log()
+            for rid in list(self.live):
+                self._forget(rid)
+            self.pending.clear()
+
+    # -- ticks ---------------------------------------------------------------------------
+
+    def interval(self) -> float:
+        """Seconds between ticks so that all widgets send at most MAX_MESSAGES_PER_S together."""
+        return max(1, len(self.subscribers)) / MAX_MESSAGES_PER_S
+
+    def refresh(self) -> None:
+        """A tick now if the throttle allows one (main thread only)."""
+        if time.monotonic() >= self._due:
+            self._throttled_tick()
+
+    def _throttled_tick(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self.tick()
+
+    def tick(self, *, final: bool = False) -> None:
+        """Drain the taps and update every widget; `final` flushes runs and syncs full state."""
+        if self._ticking:
+            return
+        self._ticking = True
+        try:
+            now = time.monotonic()
+            self._due = now + self.interval()
+            if final:
+                for live in list(self.live.values()):
+                    if live.run.status == "running":
+                        live.run.flush(FLUSH_TIMEOUT_S)
+            batch = self._drain()
+            full = final or now - self._last_full >= FULL_SYNC_S
+            if full:
+                self._last_full = now
+            for widget in list(self.subscribers):
+                self._update_one(widget, batch, full)
+            for rid in [rid for rid, lr in self.live.items() if lr.run.status != "running"]:
+                if not any(e[0] == rid for e in self.pending):
+                    self._forget(rid)
+        finally:
+            self._ticking = False
+
+    def _drain(self) -> list[Entry]:
+        batch: list[Entry] = []
+        pop = self.pending.popleft
+        while self.pending:
+            batch.append(pop())
+        for rid, step, timestamp, numbers in batch:
+            live = self.live.get(rid)
+            if live is not None:
+                live.last_step = step
+                live.last_timestamp = timestamp
+                live.last_values.update(numbers)
+        return batch
+
+    def _update_one(self, widget: Subscriber, batch: list[Entry], full: bool) -> None:
+        try:
+            widget._update(batch, full=full, initial=False)
+        except Exception as exc:  # noqa: BLE001 - a display problem must never stop training; it is shown and warned
+            message = f"{type(exc).__name__}: {exc}"
+            if getattr(widget, "error", None) != message:
+                widget.error = message  # type: ignore[attr-defined]
+                warnings.warn(f"trackio_nb widget {widget!r} could not update: {message}", stacklevel=2)
+
+    # -- kernel integration --------------------------------------------------------------
+
+    def _install_kernel_hooks(self) -> None:
+        if not self._cell_hook:
+            ipython = _ipython()
+            if ipython is not None:
+                ipython.events.register("post_run_cell", self._after_cell)
+                self._cell_hook = True
+        self._schedule_idle()
+
+    def _after_cell(self, result: object = None) -> None:
+        if self.subscribers:
+            self.tick(final=True)
+
+    def _schedule_idle(self) -> None:
+        if self._idle_handle is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not in a kernel: call widget.refresh() to pull new rows
+        self._idle_handle = loop.call_later(IDLE_POLL_S, self._idle)
+
+    def _idle(self) -> None:
+        self._idle_handle = None
+        if not self.subscribers:
+            return
+        if time.monotonic() >= self._due:
+            self.tick()
+        self._schedule_idle()
+
+
+def _ipython():
+    if "IPython" not in sys.modules:
+        return None
+    from IPython import get_ipython
+
+    return get_ipython()
+
+
+HUB = Hub()
+session.run_hooks.append(HUB._on_new_run)

@@ -1,0 +1,116 @@
+"""Static pages: the widgets' own ES modules rendered from saved state, with no kernel and no CDN.
+
+`page_html(widgets)` renders live widget objects; `notebook_page_html(nb)` renders the widget
+state a notebook saved (nbclient `store_widget_state=True`), in output order. The page holds
+a small model shim (`get/set/on/off/save_changes/send`), the Vega bundle and the modules.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import Any
+
+from . import assets
+from .bundle import vega_bundle
+
+WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+_NOT_STATE = {"layout", "tabbable", "tooltip", "vega_js", "_esm", "_css"}
+
+_BOOT = """
+const data = JSON.parse(document.getElementById("tnb-data").textContent);
+function blobUrl(text) { return URL.createObjectURL(new Blob([text], { type: "text/javascript" })); }
+function makeModel(state) {
+  const handlers = new Map();
+  const emit = (ev, ...args) => (handlers.get(ev) || []).slice().forEach((f) => f(...args));
+  return {
+    get: (k) => state[k],
+    set: (k, v) => { state[k] = v; emit("change:" + k, v); },
+    save_changes: () => {},
+    on: (ev, f) => { if (!handlers.has(ev)) handlers.set(ev, []); handlers.get(ev).push(f); },
+    off: (ev, f) => { const l = handlers.get(ev) || []; handlers.set(ev, f ? l.filter((g) => g !== f) : []); },
+    send: () => {},
+  };
+}
+if (data.vega) {
+  await new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = blobUrl(data.vega);
+    s.onload = resolve;
+    s.onerror = () => reject(new Error("the Vega bundle failed to load"));
+    document.head.appendChild(s);
+  });
+}
+const modules = new Map();
+const host = document.getElementById("tnb-widgets");
+for (const w of data.widgets) {
+  if (!modules.has(w.esm)) modules.set(w.esm, import(blobUrl(w.esm)));
+  const mod = await modules.get(w.esm);
+  const el = document.createElement("div");
+  el.className = "tnb-widget";
+  host.appendChild(el);
+  await mod.default.render({ model: makeModel(w.state), el });
+}
+document.body.dataset.ready = "true";
+"""
+
+
+def static_state(widget: Any) -> dict:
+    """A widget's synced state as a JSON-ready dict, without its module, CSS or Vega bundle."""
+    state = widget.get_state()
+    return {k: v for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
+
+
+def _esm_of(widget: Any) -> str:
+    return widget._esm
+
+
+def page_html(widgets: Iterable[Any], title: str = "trackio_nb") -> str:
+    """A self-contained HTML page showing `widgets` (RunTable, CompareChart, AlertStream, Dashboard)."""
+    items = []
+    for widget in widgets:
+        children = getattr(widget, "children", None)
+        for w in children if children is not None else [widget]:
+            items.append({"esm": _esm_of(w), "state": static_state(w)})
+    return _page(items, title)
+
+
+def notebook_page_html(nb: Mapping, title: str = "trackio_nb notebook") -> str:
+    """A page with every anywidget a notebook displayed, rendered from its saved widget state."""
+    saved = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
+    if not saved:
+        raise ValueError("the notebook holds no saved widget state (execute it with store_widget_state=True)")
+    items: list[dict] = []
+
+    def add(model_id: str) -> None:
+        model = saved.get(model_id)
+        if model is None:
+            raise ValueError(f"the notebook displays widget {model_id!r} but saved no state for it")
+        state = model["state"]
+        if model["model_name"] == "AnyModel":
+            clean = {k: v for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
+            items.append({"esm": state["_esm"], "state": clean})
+        for child in state.get("children", []):
+            add(child.removeprefix("IPY_MODEL_"))
+
+    for cell in nb.get("cells", []):
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW_MIME)
+            if view is not None:
+                add(view["model_id"])
+    return _page(items, title)
+
+
+def _page(items: list[dict], title: str) -> str:
+    needs_vega = any("spec" in item["state"] for item in items)
+    payload = {"vega": vega_bundle() if needs_vega else "", "widgets": items}
+    data = json.dumps(payload, allow_nan=False, separators=(",", ":"))
+    data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return (
+        '<!doctype html>\n<html><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{assets.css()}</style></head>\n"
+        f'<body><div id="tnb-widgets"></div>\n<script id="tnb-data" type="application/json">{data}</script>\n'
+        f'<script type="module">{_BOOT}</script>\n</body></html>\n'
+    )
