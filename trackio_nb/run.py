@@ -49,7 +49,8 @@ class Run:
         self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []
         self._end_listeners: list[Callable[[Run], None]] = []  # called after finish() (live widgets)
         self._end_lock = threading.Lock()
-        self._writer = Writer(backend, self._stop.set, label=self.id)
+        self.stop_requested = False  # True once a stop request from outside arrived
+        self._writer = Writer(backend, self._on_stop_request, label=self.id)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -122,6 +123,10 @@ class Run:
                 self._watchers = candidate
             else:
                 self._watchers.add(metric, **rules)
+
+    def _on_stop_request(self) -> None:
+        self.stop_requested = True
+        self._stop.set()
 
     def should_stop(self) -> bool:
         """True once a stopping watcher fired or a stop request arrived."""
