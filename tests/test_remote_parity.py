@@ -1,0 +1,199 @@
+"""Parity: the server answers every read exactly as local reads do (S1, M9), and remote writes store
+what local writes store."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import polars as pl
+import pytest
+
+import trackio_nb as tnb
+from tests.remote_support import TOKEN, ServerProcess
+from trackio_nb import analysis
+from trackio_nb.cli import main as cli_main
+from trackio_nb.readers import LocalReader
+from trackio_nb.remote.client_reader import RemoteReader
+
+PROJECT = "parity"
+VOLATILE = {"id", "run_id", "best_run_id", "created_at", "finished_at", "timestamp"}
+
+
+def _workload(**init_kwargs) -> None:
+    """Three runs: finished, finished with a watcher's alert, failed; NaN, text values, alert data."""
+    for index, lr in enumerate((0.1, 0.01, 0.5)):
+        run = tnb.init(PROJECT, name=f"lr-{lr}", config={"lr": lr, "tags": ["a", index]}, group="sweep", **init_kwargs)
+        if index == 1:
+            run.watch("loss", max_value=5.0)
+        for step in range(30):
+            loss = 1.0 / (1 + step * lr) + (10.0 if index == 1 and step == 20 else 0.0)
+            metrics = {"loss": loss, "acc": step * lr / 3}
+            if step % 10 == 0:
+                metrics["note"] = f"checkpoint {step}"
+            if index == 2 and step == 29:
+                metrics["loss"] = math.nan
+            run.log(metrics)
+        run.alert("checked", f"run {index}", level="info", data={"index": index, "deep": {"ok": [True, None]}})
+        tnb.finish("failed" if index == 2 else "finished")
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory):
+    """One server holding the workload written remotely; the same workload written locally elsewhere."""
+    base = tmp_path_factory.mktemp("parity")
+    server = ServerProcess(base / "server").start()
+    saved = {k: os.environ.get(k) for k in ("TRACKIO_NB_DIR", "TRACKIO_NB_SERVER", "TRACKIO_NB_TOKEN")}
+    try:
+        os.environ["TRACKIO_NB_DIR"] = str(base / "client")
+        _workload(server_url=server.url, token=TOKEN)
+        os.environ["TRACKIO_NB_DIR"] = str(base / "local")
+        _workload()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    yield server, base
+    server.stop()
+
+
+def _strip(obj):
+    """Drop what differs between two writes of the same data (ids and wall-clock times)."""
+    if isinstance(obj, dict):
+        return {k: _strip(v) for k, v in obj.items() if k not in VOLATILE}
+    if isinstance(obj, list):
+        return [_strip(v) for v in obj]
+    return obj
+
+
+def _canon(obj) -> str:
+    return json.dumps(obj, sort_keys=True, allow_nan=True, default=str)
+
+
+def test_remote_reader_returns_the_servers_local_frames(seeded):
+    server, _ = seeded
+    local, remote = LocalReader(server.root), RemoteReader(server.url, TOKEN)
+    assert remote.projects() == local.projects() == [PROJECT]
+    runs = local.runs(PROJECT)
+    assert runs.height == 3
+    assert remote.runs(PROJECT).equals(runs)
+    assert remote.runs(PROJECT).schema == runs.schema
+    ids = runs["id"].to_list()
+    for run_ids in (None, ids[:1], ids[1:], []):
+        assert remote.metrics(PROJECT, run_ids) == local.metrics(PROJECT, run_ids)
+        for mode in ("last", "min", "max"):
+            for metrics in (None, ["loss"], ["acc", "missing"]):
+                got = remote.final_values(PROJECT, run_ids, metrics, mode)
+                want = local.final_values(PROJECT, run_ids, metrics, mode)
+                assert got.schema == want.schema and got.equals(want), (run_ids, mode, metrics)
+    for run_id in ids:
+        for metrics in (None, ["loss"], ["note"]):
+            got, want = remote.history(PROJECT, run_id, metrics), local.history(PROJECT, run_id, metrics)
+            assert got.schema == want.schema and got.equals(want)
+    for kwargs in ({}, {"level": "error"}, {"reason": "max_exceeded"}, {"after_id": 2}, {"run_ids": ids[2:]}):
+        got, want = remote.alerts(PROJECT, **kwargs), local.alerts(PROJECT, **kwargs)
+        assert got.schema == want.schema and got.equals(want), kwargs
+    alerts = remote.alerts(PROJECT)
+    assert alerts.select("run", "level").rows() == [
+        ("lr-0.1", "info"),
+        ("lr-0.01", "error"),
+        ("lr-0.01", "info"),
+        ("lr-0.5", "info"),
+    ]
+
+
+def test_api_results_are_identical_over_the_server(seeded):
+    server, _ = seeded
+    local, remote = tnb.Api(dir=str(server.root)), tnb.Api(server.url, TOKEN)
+    assert [vars_of(v) for v in remote.runs(PROJECT)] == [vars_of(v) for v in local.runs(PROJECT)]
+    for view_r, view_l in zip(remote.runs(PROJECT), local.runs(PROJECT), strict=True):
+        for mode in ("last", "min", "max"):
+            assert _canon(view_r.final_metrics(mode)) == _canon(view_l.final_metrics(mode))
+        assert view_r.metrics() == view_l.metrics() == ["acc", "loss", "note"]
+        assert view_r.history().equals(view_l.history())
+        assert view_r.alerts() == view_l.alerts()
+    assert remote.alerts(PROJECT) == local.alerts(PROJECT)
+    assert remote.alerts(PROJECT, run="lr-0.01", level="error") == local.alerts(PROJECT, run="lr-0.01", level="error")
+    [fired] = remote.alerts(PROJECT, reason="max_exceeded")
+    assert (fired["run"], fired["step"], fired["data"]["value"]) == ("lr-0.01", 20, 10.0 + 1.0 / (1 + 20 * 0.01))
+
+
+def vars_of(view) -> dict:
+    return {k: getattr(view, k) for k in ("id", "name", "project", "group", "status", "config", "created_at")}
+
+
+def test_analysis_json_is_identical_over_the_server(seeded):
+    server, _ = seeded
+    local, remote = LocalReader(server.root), RemoteReader(server.url, TOKEN)
+    for fn, kwargs in (
+        (analysis.best, {"metric": "loss"}),
+        (analysis.best, {"metric": "acc", "direction": "max", "mode": "max", "include_all": True}),
+        (analysis.compare, {}),
+        (analysis.compare, {"mode": "min", "include_all": True}),
+        (analysis.summary, {}),
+        (analysis.summary, {"metric": "loss"}),
+    ):
+        assert _canon(fn(remote, PROJECT, **kwargs)) == _canon(fn(local, PROJECT, **kwargs)), (fn, kwargs)
+    best = analysis.best(remote, PROJECT, "loss")
+    assert [r["run"] for r in best["ranking"]] == ["lr-0.1", "lr-0.01"]  # the failed run is left out
+
+
+def test_remote_writes_store_what_local_writes_store(seeded):
+    server, base = seeded
+    local, remote = LocalReader(base / "local"), LocalReader(server.root)
+    assert _strip(_canon_runs(remote)) == _strip(_canon_runs(local))
+    for fn, kwargs in ((analysis.best, {"metric": "loss"}), (analysis.compare, {}), (analysis.summary, {})):
+        assert _canon(_strip(fn(remote, PROJECT, **kwargs))) == _canon(_strip(fn(local, PROJECT, **kwargs)))
+    for a, b in zip(remote.runs(PROJECT)["id"], local.runs(PROJECT)["id"], strict=True):
+        assert remote.history(PROJECT, a).drop("timestamp").equals(local.history(PROJECT, b).drop("timestamp"))
+    drop = ["id", "run_id", "timestamp"]
+    assert remote.alerts(PROJECT).drop(drop).equals(local.alerts(PROJECT).drop(drop))
+    assert not (base / "client").exists() or not list((base / "client").rglob("*.db"))
+
+
+def _canon_runs(reader) -> list:
+    return reader.runs(PROJECT).drop("created_at", "finished_at", "heartbeat_at").to_dicts()
+
+
+def _cli(args: list[str], capsys) -> str:
+    code = cli_main([*args, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["best", "--project", PROJECT, "--metric", "loss"],
+        ["compare", "--project", PROJECT, "--mode", "min", "--include-all"],
+        ["summary", "--project", PROJECT],
+        ["list", "runs", "--project", PROJECT],
+        ["list", "alerts", "--project", PROJECT, "--after-id", "1"],
+        ["get", "metric", "--project", PROJECT, "--run", "lr-0.5", "--metric", "loss"],
+        ["get", "run", "--project", PROJECT, "--run", "lr-0.01"],
+    ],
+    ids=lambda a: "-".join(a[:2]),
+)
+def test_cli_json_is_identical_with_server(seeded, args, capsys, monkeypatch, data_dir):
+    server, _ = seeded
+    monkeypatch.setenv("TRACKIO_NB_DIR", str(server.root))
+    here = _cli(args, capsys)
+    monkeypatch.setenv("TRACKIO_NB_DIR", str(data_dir))
+    there = _cli([*args, "--server", server.url, "--token", TOKEN], capsys)
+    assert there == here
+    assert json.loads(there)  # a real document, not an empty one
+    assert not data_dir.exists()  # reading remotely created nothing locally
+    with pytest.raises(AssertionError, match="refused the token"):
+        _cli([*args, "--server", server.url, "--token", "wrong"], capsys)
+
+
+def test_frames_keep_their_schema_when_empty(seeded):
+    server, _ = seeded
+    remote = RemoteReader(server.url, TOKEN)
+    empty = remote.final_values(PROJECT, [], None, "last")
+    assert empty.height == 0
+    assert empty.schema == pl.Schema({"run_id": pl.String, "metric": pl.String, "value": pl.Float64, "step": pl.Int64})
