@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run `trackio-nb` with `argv` (default: sys.argv[1:]); returns the exit code."""
     from .parser import build_parser
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = None
     try:
         try:

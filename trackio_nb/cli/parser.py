@@ -57,8 +57,110 @@ def _alert_filters(leaf: argparse.ArgumentParser) -> None:
     leaf.add_argument("--after-id", metavar="N", help="only alerts with id > N (a cursor: pass the last id seen)")
 
 
-def build_parser() -> Parser:
-    """The full parser: commands, sub-commands and their flags."""
+def _list(commands, common) -> None:
+    listing = commands.add_parser("list", help=HELP["list"], description=HELP["list"])
+    kinds = listing.add_subparsers(title="what", metavar="WHAT", dest="kind", required=True)
+    _leaf(kinds, "projects", "list_projects", "list the projects", common)
+    leaf = _leaf(kinds, "runs", "list_runs", "list the runs of a project (id, name, status)", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf = _leaf(kinds, "metrics", "list_metrics", "list the metric names of a project or a run", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", help="only metrics this run logged (id or unique name)")
+    _alert_filters(_leaf(kinds, "alerts", "list_alerts", "list alerts, oldest first, with their ids", common))
+
+
+def _get(commands, common) -> None:
+    getting = commands.add_parser("get", help=HELP["get"], description=HELP["get"])
+    kinds = getting.add_subparsers(title="what", metavar="WHAT", dest="kind", required=True)
+    leaf = _leaf(kinds, "run", "get_run", "a run's status, config and last metric values", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+    leaf = _leaf(kinds, "metric", "get_metric", "every logged value of one metric of one run", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+    leaf.add_argument("--metric", required=True, help="metric name")
+    _alert_filters(_leaf(kinds, "alerts", "get_alerts", "alerts, oldest first (same as 'list alerts')", common))
+
+
+def _best(commands, common) -> None:
+    leaf = _leaf(commands, "best", "best", HELP["best"], common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--metric", required=True, help="metric to rank by")
+    leaf.add_argument("--direction", default="min", metavar="{min,max}", help="lower or higher is better (min)")
+    leaf.add_argument("--mode", default="last", metavar="{last,min,max}", help="which value of each run (last)")
+    leaf.add_argument("--include-all", action="store_true", help="also rank running and failed runs")
+
+
+def _compare(commands, common) -> None:
+    leaf = _leaf(commands, "compare", "compare", HELP["compare"], common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--runs", metavar="A,B", help="comma-separated run ids or unique names (taken as given)")
+    leaf.add_argument("--metrics", metavar="M1,M2", help="comma-separated metric names (default: all)")
+    leaf.add_argument("--mode", default="last", metavar="{last,min,max}", help="which value of each run (last)")
+    leaf.add_argument("--include-all", action="store_true", help="also compare running and failed runs")
+
+
+def _summary(commands, common) -> None:
+    leaf = _leaf(commands, "summary", "summary", HELP["summary"], common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--metric", help="show only this metric's last values")
+
+
+def _stop(commands, common) -> None:
+    leaf = _leaf(commands, "stop", "stop", HELP["stop"], common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+
+
+def _report(commands, common) -> None:
+    leaf = _leaf(commands, "report", "report", HELP["report"], common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("-o", "--output", default="report.html", metavar="PATH", help="file to write (report.html)")
+    leaf.add_argument("--runs", metavar="A,B", help="comma-separated run ids or unique names (default: all)")
+    leaf.add_argument("--metrics", metavar="M1,M2", help="comma-separated metric names (default: all)")
+    leaf.add_argument("--title", help="page title")
+
+
+def _serve(commands, common) -> None:
+    leaf = _leaf(commands, "serve", "serve", HELP["serve"], common)
+    leaf.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    leaf.add_argument("--port", default="8080", metavar="N", help="port (8080)")
+    leaf.add_argument("--dir", metavar="D", help="data directory (default TRACKIO_NB_DIR)")
+    leaf.add_argument("--public-read", action="store_true", help="allow reads without the token")
+
+
+def _sync(commands, common) -> None:
+    leaf = _leaf(commands, "sync", "sync", HELP["sync"], common)
+    leaf.add_argument("--dir", metavar="D", help="data directory holding outbox/ (default TRACKIO_NB_DIR)")
+
+
+HELP = {
+    "list": "list projects, runs, metrics or alerts",
+    "get": "get one run, one metric's values, or alerts",
+    "best": "the best run by a metric, with the full ranking",
+    "compare": "runs side by side: one value per run and metric",
+    "summary": "a project at a glance: runs, status, alerts, last values",
+    "stop": "ask a run to stop (its should_stop() turns True)",
+    "report": "write a self-contained HTML report",
+    "serve": "run a tracking server over the local data directory",
+    "sync": "deliver what the local outbox holds to the server",
+}
+BUILDERS = {
+    "list": _list,
+    "get": _get,
+    "best": _best,
+    "compare": _compare,
+    "summary": _summary,
+    "stop": _stop,
+    "report": _report,
+    "serve": _serve,
+    "sync": _sync,
+}
+
+
+def build_parser(argv: list[str] | None = None) -> Parser:
+    """The parser. With `argv`, only the command it names gets its flags (start-up time);
+    the others are listed by name and help text, which is all `--help` shows of them."""
     common = _common()
     parser = Parser(
         prog="trackio-nb",
@@ -68,63 +170,10 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="group")
-
-    listing = commands.add_parser("list", help="list projects, runs, metrics or alerts")
-    list_kinds = listing.add_subparsers(title="what", metavar="WHAT", dest="kind", required=True)
-    _leaf(list_kinds, "projects", "list_projects", "list the projects", common)
-    leaf = _leaf(list_kinds, "runs", "list_runs", "list the runs of a project (id, name, status)", common)
-    leaf.add_argument("--project", required=True, help="project name")
-    leaf = _leaf(list_kinds, "metrics", "list_metrics", "list the metric names of a project or a run", common)
-    leaf.add_argument("--project", required=True, help="project name")
-    leaf.add_argument("--run", help="only metrics this run logged (id or unique name)")
-    _alert_filters(_leaf(list_kinds, "alerts", "list_alerts", "list alerts, oldest first, with their ids", common))
-
-    getting = commands.add_parser("get", help="get one run, one metric's values, or alerts")
-    get_kinds = getting.add_subparsers(title="what", metavar="WHAT", dest="kind", required=True)
-    leaf = _leaf(get_kinds, "run", "get_run", "a run's status, config and last metric values", common)
-    leaf.add_argument("--project", required=True, help="project name")
-    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
-    leaf = _leaf(get_kinds, "metric", "get_metric", "every logged value of one metric of one run", common)
-    leaf.add_argument("--project", required=True, help="project name")
-    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
-    leaf.add_argument("--metric", required=True, help="metric name")
-    _alert_filters(_leaf(get_kinds, "alerts", "get_alerts", "alerts, oldest first (same as 'list alerts')", common))
-
-    leaf = _leaf(commands, "best", "best", "the best run by a metric, with the full ranking", common)
-    leaf.add_argument("--project", required=True, help="project name")
-    leaf.add_argument("--metric", required=True, help="metric to rank by")
-    leaf.add_argument("--direction", default="min", metavar="{min,max}", help="lower or higher is better (min)")
-    leaf.add_argument("--mode", default="last", metavar="{last,min,max}", help="which value of each run (last)")
-    leaf.add_argument("--include-all", action="store_true", help="also rank running and failed runs")
-
-    leaf = _leaf(commands, "compare", "compare", "runs side by side: one value per run and metric", common)
-    leaf.add_argument("--project", required=True, help="project name")
-    leaf.add_argument("--runs", metavar="A,B", help="comma-separated run ids or unique names (taken as given)")
-    leaf.add_argument("--metrics", metavar="M1,M2", help="comma-separated metric names (default: all)")
-    leaf.add_argument("--mode", default="last", metavar="{last,min,max}", help="which value of each run (last)")
-    leaf.add_argument("--include-all", action="store_true", help="also compare running and failed runs")
-
-    leaf = _leaf(commands, "summary", "summary", "a project at a glance: runs, status, alerts, last values", common)
-    leaf.add_argument("--project", required=True, help="project name")
-    leaf.add_argument("--metric", help="show only this metric's last values")
-
-    leaf = _leaf(commands, "stop", "stop", "ask a run to stop (its should_stop() turns True)", common)
-    leaf.add_argument("--project", required=True, help="project name")
-    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
-
-    leaf = _leaf(commands, "report", "report", "write a self-contained HTML report", common)
-    leaf.add_argument("--project", required=True, help="project name")
-    leaf.add_argument("-o", "--output", default="report.html", metavar="PATH", help="file to write (report.html)")
-    leaf.add_argument("--runs", metavar="A,B", help="comma-separated run ids or unique names (default: all)")
-    leaf.add_argument("--metrics", metavar="M1,M2", help="comma-separated metric names (default: all)")
-    leaf.add_argument("--title", help="page title")
-
-    leaf = _leaf(commands, "serve", "serve", "run a tracking server over the local data directory", common)
-    leaf.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    leaf.add_argument("--port", default="8080", metavar="N", help="port (8080)")
-    leaf.add_argument("--dir", metavar="D", help="data directory (default TRACKIO_NB_DIR)")
-    leaf.add_argument("--public-read", action="store_true", help="allow reads without the token")
-
-    leaf = _leaf(commands, "sync", "sync", "deliver what the local outbox holds to the server", common)
-    leaf.add_argument("--dir", metavar="D", help="data directory holding outbox/ (default TRACKIO_NB_DIR)")
+    named = next((a for a in argv if not a.startswith("-")), None) if argv is not None else None
+    for name, build in BUILDERS.items():
+        if named is None or named == name or named not in BUILDERS:
+            build(commands, common)
+        else:
+            commands.add_parser(name, help=HELP[name])
     return parser
