@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 
 TOKEN = "test-token-0123456789"
+# One plain-http client for the tests' own requests (httpx.get() would load the CA bundle each call).
+HTTP = httpx.Client(verify=False, timeout=30.0)
 _URL_LINE = re.compile(r"trackio-nb server on (http://[0-9.]+:(\d+))")
 
 
@@ -60,7 +62,7 @@ class ServerProcess:
     @staticmethod
     def _healthy(url: str) -> bool:
         try:
-            return httpx.get(url + "/api/v1/health", timeout=1.0).status_code == 200
+            return HTTP.get(url + "/api/v1/health", timeout=1.0).status_code == 200
         except httpx.HTTPError:
             return False
 

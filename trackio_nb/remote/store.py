@@ -159,7 +159,7 @@ class ProjectStore:
         db = self.db
         row = db.execute("SELECT id, name, config FROM runs WHERE id = ?", (batch["run_id"],)).fetchone()
         if row is not None:  # the same open sent again
-            return _identity(row[0], row[1], 0, False, json.loads(row[2]))
+            return {**_identity(row[0], row[1], 0, False, json.loads(row[2])), "applied": False}
         name = batch["name"]
         existing = writes.latest_run_named(db, name) if name is not None else None
         if batch["resume"] == "must" and existing is None:
@@ -173,14 +173,14 @@ class ProjectStore:
             if batch["config"]:
                 config.update(batch["config"])
                 writes.set_config(db, key, config)
-            return _identity(existing["id"], existing["name"], next_step, True, config)
+            return {**_identity(existing["id"], existing["name"], next_step, True, config), "applied": True}
         if name is None:
             name = new_run_name(db.execute("SELECT count(*) FROM runs").fetchone()[0])
         record = RunRecord(
             batch["run_id"], name, batch["group"], batch["config"], batch["created_at"], batch["host"], batch["pid"]
         )
         writes.create_run(db, record)
-        return _identity(batch["run_id"], name, 0, False, batch["config"])
+        return {**_identity(batch["run_id"], name, 0, False, batch["config"]), "applied": True}
 
 
 def _identity(run_id: str, name: str, next_step: int, resumed: bool, config: dict) -> dict:
