@@ -12,7 +12,6 @@ import os
 import sqlite3
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
@@ -195,7 +194,3 @@ def reader_for(server_url: str | None = None, token: str | None = None, root: st
 
         return RemoteReader(server_url, token or os.environ.get("TRACKIO_NB_TOKEN"))
     return LocalReader(root)
-
-
-def project_exists(root: Path, project: str) -> bool:
-    return project_path(project, root).exists()
