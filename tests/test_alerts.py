@@ -80,6 +80,14 @@ def test_bad_alert_arguments_are_clear_errors_and_store_nothing(kwargs, error, m
     assert stored(run) == []
 
 
+def test_alert_on_a_finished_run_raises_instead_of_dropping_it():
+    run = tnb.init("alerts-finished")
+    run.finish()
+    with pytest.raises(RuntimeError, match="is finished; its alerts can no longer be stored"):
+        run.alert("too late")
+    assert tnb.Api().alerts("alerts-finished") == []
+
+
 def test_alert_before_init_raises():
     with pytest.raises(RuntimeError, match=r"init\(project\) first"):
         tnb.alert("nothing to attach to")

@@ -306,6 +306,20 @@ def test_custom_fn_bad_results_are_clear_errors(result, message):
         run.log({"x": 1.0})
 
 
+def test_an_exception_in_fn_propagates_after_the_built_in_alerts_of_that_call_are_raised():
+    def broken(value, step):
+        raise ZeroDivisionError("bug in my rule")
+
+    run = tnb.init("watch-custom-raises")
+    run.watch("loss")
+    run.watch("gap", nan=False, fn=broken)
+    with pytest.raises(ZeroDivisionError, match="bug in my rule"):
+        run.log({"loss": NAN, "gap": 1.0})
+    assert fired(run) == [(0, "loss", "nan_inf")]  # the NaN alert is not lost to the fn's error
+    assert run.should_stop() is True
+    assert tnb.Api().run("watch-custom-raises", run.id).history("loss")["step"].to_list() == [0]
+
+
 # -- validation -----------------------------------------------------------------------------
 
 

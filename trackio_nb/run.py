@@ -71,14 +71,22 @@ class Run:
         self._writer.queue.append((step, now, numbers, texts))
         watchers = self._watchers
         if watchers is not None and numbers:
-            for fired in watchers.check(numbers, step):
-                self._raise_alert(
-                    fired.get("title"), fired.get("text"), fired.get("level", AlertLevel.WARN), fired.get("data"), step
-                )
-                if fired.get("stop"):
-                    self._stop.set()
+            try:
+                fired_alerts = watchers.check(numbers, step)
+            except watchers.CustomRuleError as exc:  # fn failed: keep the built-in rules' alerts, raise its error
+                self._raise_watcher_alerts(exc.fired, step)
+                raise exc.error from None
+            self._raise_watcher_alerts(fired_alerts, step)
         for listener in self._listeners:
             listener(step, now, numbers)
+
+    def _raise_watcher_alerts(self, fired_alerts, step: int) -> None:
+        for fired in fired_alerts:
+            self._raise_alert(
+                fired.get("title"), fired.get("text"), fired.get("level", AlertLevel.WARN), fired.get("data"), step
+            )
+            if fired.get("stop"):
+                self._stop.set()
 
     def alert(
         self,
@@ -93,6 +101,8 @@ class Run:
 
         `webhook_url` sends this alert there (whatever its level) instead of the run's webhook.
         """
+        if self.status != "running":
+            raise RuntimeError(f"run {self.name!r} is {self.status}; its alerts can no longer be stored")
         if webhook_url is not None:
             from .webhooks import check_url
 

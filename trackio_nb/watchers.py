@@ -258,8 +258,19 @@ def _append(fired: list[dict] | None, alert: dict) -> list[dict]:
     return fired
 
 
+class CustomRuleError(Exception):
+    """A custom `fn` raised (or returned something unusable); `fired` holds the alerts raised before it."""
+
+    def __init__(self, error: Exception, fired: list[dict]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.fired = fired
+
+
 class WatcherSet:
     """The watchers of one run: one per metric (a later `add` for a metric replaces it)."""
+
+    CustomRuleError = CustomRuleError  # so run.py can catch it without importing this module eagerly
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -338,7 +349,10 @@ class WatcherSet:
         for metric, watcher in self._custom:
             value = numbers.get(metric)
             if value is not None:
-                alerts = watcher.custom(value, step)
+                try:
+                    alerts = watcher.custom(value, step)
+                except Exception as exc:
+                    raise CustomRuleError(exc, fired or []) from exc
                 if alerts:
                     fired = alerts if fired is None else [*fired, *alerts]
         return _NO_ALERTS if fired is None else fired
