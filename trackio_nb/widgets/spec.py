@@ -14,7 +14,7 @@ from importlib.metadata import version
 
 from .bundle import cache_dir
 
-SPEC_VERSION = 1
+SPEC_VERSION = 2
 
 
 @cache
@@ -56,4 +56,5 @@ def build_spec(x: str) -> dict:
         .properties(width=360, height=200)
     )
     chart = unit.facet(facet=alt.Facet("metric:N", title=None), columns=2).resolve_scale(y="independent")
-    return chart.to_dict()
+    # resize: the facet layout grows as rows are inserted (the view starts empty)
+    return chart.properties(autosize=alt.AutoSizeParams(type="pad", resize=True)).to_dict()

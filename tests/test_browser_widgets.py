@@ -1,0 +1,271 @@
+"""The widgets in headless Chromium (Debian's), with every non-local request aborted.
+
+1. Live: a real JupyterLab on 127.0.0.1 runs a cell that logs 100 steps with a sleep; the
+   table's step count changes while the cell is busy, and ends at 100 with 100 points per
+   line in the chart.
+2. Static: the same notebook executed by nbclient (widget state saved), exported to a page
+   by `notebook_page_html`, shows the same numbers without a kernel.
+Both check that a run named `<img src=x onerror=alert(1)>` is shown as text.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import nbformat
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+EVIL = "<img src=x onerror=alert(1)>"
+PROJECT = "live-demo"
+CELL = f"""\
+import time
+import trackio_nb as tnb
+dash = tnb.show({PROJECT!r})
+display(dash)
+run = tnb.init({PROJECT!r}, name={EVIL!r})
+for step in range(1, 101):
+    tnb.log({{"loss": 1.0 / step, "acc": step / 100}}, step=step)
+    time.sleep(0.06)
+tnb.alert("done <b>bold</b>", "all 100 steps logged")
+tnb.finish()
+"""
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(CELL)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(nb, path)
+
+
+class Guard:
+    """Aborts every request that is not local and records it; records page errors and alerts."""
+
+    def __init__(self, page, local_prefixes: tuple[str, ...]) -> None:
+        self.blocked: list[str] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.local = ("file:", "data:", "blob:", *local_prefixes)
+        page.route("**/*", self._route)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("dialog", self._dialog)
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith(self.local):
+            route.continue_()
+        else:
+            self.blocked.append(url)
+            route.abort()
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def check(self) -> None:
+        assert self.errors == []
+        assert self.blocked == []
+        assert self.dialogs == []  # the run name's onerror=alert(1) never ran
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """JupyterLab on 127.0.0.1 with temporary Jupyter dirs and data directory."""
+    root = tmp_path_factory.mktemp("lab")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(root / "config"),
+        "JUPYTER_DATA_DIR": str(root / "data"),
+        "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
+        "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"),
+        "TRACKIO_NB_DIR": str(root / "trackio_nb"),
+    }
+    env.pop("TRACKIO_NB_SERVER", None)
+    _notebook(root / "live.ipynb")
+    log_path = root / "lab.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            "--IdentityProvider.token=",
+            "--ServerApp.password=",
+            "--ServerApp.disable_check_xsrf=True",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly",
+            "--allow-root",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/api/status", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            log.close()
+            raise RuntimeError(f"JupyterLab did not start: {log_path.read_text()[-2000:]}")
+        time.sleep(0.2)
+    yield base, root
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+
+
+def _step_text(page) -> str | None:
+    cells = page.locator(".tnb-run-table tr[data-run-id] .tnb-step")
+    return cells.first.inner_text() if cells.count() else None
+
+
+def _chart_counts(page) -> dict:
+    return page.evaluate(
+        """() => {
+        const chart = document.querySelector('.tnb-compare-chart');
+        const view = chart && chart.tnbChart.view();
+        if (!view) return {};
+        const counts = {};
+        for (const r of view.data('points')) {
+          const k = r.run + '|' + r.metric;
+          counts[k] = (counts[k] || 0) + 1;
+        }
+        return counts;
+    }"""
+    )
+
+
+def _check_escaped(page) -> None:
+    assert page.locator(".tnb-run-table td.tnb-name").first.inner_text() == EVIL
+    assert page.locator(".tnb-run-table img").count() == 0
+    assert page.locator(".tnb-alert-title").first.inner_text() == "done <b>bold</b>"
+    assert page.locator(".tnb-alert-stream b").count() == 0
+
+
+def test_live_jupyterlab_updates_while_the_cell_runs(browser, lab):
+    base, _root = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    guard = Guard(page, (base,))
+    page.goto(f"{base}/lab/tree/live.ipynb?reset", timeout=60_000)
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    deadline = time.monotonic() + 60
+    while not any(k["execution_state"] == "idle" for k in httpx.get(f"{base}/api/kernels").json()):
+        assert time.monotonic() < deadline, "the kernel never became idle"
+        page.wait_for_timeout(200)  # (sync Playwright serves the route handler only inside its calls)
+    page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+    page.keyboard.press("Control+Enter")
+
+    seen_busy: list[str] = []
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        prompt = page.locator(".jp-Cell .jp-InputPrompt").first.inner_text()
+        step = _step_text(page)
+        busy = "*" in prompt
+        if busy and step:
+            seen_busy.append(step)
+        if not busy and step == "100":
+            break
+        page.wait_for_timeout(100)
+    distinct = sorted({int(s) for s in seen_busy})
+    assert len(distinct) >= 3, f"the step count did not change while the cell was busy: {seen_busy}"
+    assert distinct[0] < 100
+    assert _step_text(page) == "100"
+    page.wait_for_function(
+        "() => { const c = document.querySelector('.tnb-compare-chart');"
+        " const v = c && c.tnbChart.view(); return v && v.data('points').length === 200 }",
+        timeout=30_000,
+    )
+    assert _chart_counts(page) == {f"{EVIL}|loss": 100, f"{EVIL}|acc": 100}
+    page.locator(".tnb-alert-title").first.wait_for(timeout=30_000)
+    _check_escaped(page)
+    guard.check()
+    page.close()
+
+
+def test_static_page_from_saved_widget_state(browser, tmp_path, data_dir):
+    from nbclient import NotebookClient
+
+    from trackio_nb.widgets import notebook_page_html
+
+    path = tmp_path / "live.ipynb"
+    _notebook(path)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True).execute()
+    page_path = tmp_path / "page.html"
+    page_path.write_text(notebook_page_html(nb), encoding="utf-8")
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    guard = Guard(page, ())
+    page.goto(page_path.as_uri())
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    page.wait_for_selector(".tnb-compare-chart[data-rendered=true]", timeout=30_000)
+    assert _step_text(page) == "100"
+    assert page.locator(".tnb-badge").first.inner_text() == "finished"
+    assert _chart_counts(page) == {f"{EVIL}|loss": 100, f"{EVIL}|acc": 100}
+    _check_escaped(page)
+    # the log-scale toggle re-embeds once and keeps every point
+    page.locator(".tnb-log-toggle").check()
+    page.wait_for_function(
+        "() => { const v = document.querySelector('.tnb-compare-chart').tnbChart.view();"
+        " return v && v.data('points').length === 200 }",
+        timeout=30_000,
+    )
+    # the level filter hides warn alerts when "error" is chosen
+    page.locator(".tnb-level-filter").select_option("error")
+    assert page.locator(".tnb-alert").count() == 0
+    guard.check()
+    page.close()
+    saved = json.dumps(nb.metadata["widgets"])
+    assert "cdn.jsdelivr" not in saved and "unpkg.com" not in saved
