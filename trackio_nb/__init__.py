@@ -18,17 +18,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .enums import AlertLevel, AlertReason, RunStatus
-from .run import Run
-from .session import alert, current_run, finish, init, log, should_stop, watch
 
 if TYPE_CHECKING:
     from .api import Api, RunView
     from .report import report
+    from .run import Run
+    from .session import alert, current_run, finish, init, log, should_stop, watch
     from .widgets import AlertStream, CompareChart, RunTable, show
 
 __version__ = "0.1.0"
 
+# The run and session modules load on first use too (then stay cached in this module), so
+# `trackio-nb --help` and the query commands start without them.
+_CACHED = {"Run", "alert", "current_run", "finish", "init", "log", "should_stop", "watch"}
 _LAZY = {
+    "Run": ("run", "Run"),
+    **{name: ("session", name) for name in _CACHED - {"Run"}},
     "Api": ("api", "Api"),
     "RunView": ("api", "RunView"),
     "RunTable": ("widgets", "RunTable"),
@@ -41,6 +46,8 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name == "config":
+        from .session import current_run
+
         run = current_run()
         if run is None:
             raise AttributeError("trackio_nb.config: no current run; call trackio_nb.init() first")
@@ -49,7 +56,10 @@ def __getattr__(name: str) -> Any:
         from importlib import import_module
 
         module, attr = _LAZY[name]
-        return getattr(import_module(f".{module}", __name__), attr)
+        value = getattr(import_module(f".{module}", __name__), attr)
+        if name in _CACHED:
+            globals()[name] = value
+        return value
     raise AttributeError(f"module 'trackio_nb' has no attribute {name!r}")
 
 
