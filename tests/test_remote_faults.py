@@ -21,6 +21,7 @@ from tests.remote_support import (
 )
 from trackio_nb.remote.commands import sync
 from trackio_nb.remote.outbox import outbox_dir
+from trackio_nb.remote.wire import encode_logs
 
 
 def _assert_exactly_once(server: ServerProcess, project: str, run_id: str, steps: int) -> None:
@@ -200,7 +201,8 @@ def test_sync_skips_a_torn_last_line_and_leaves_live_outboxes(tmp_path, data_dir
             "created_at": 1.0,
         }
         write = {"id": "t-1", "kind": "write", "project": "torn", "run_id": "dddddddddddd"}
-        write |= {"logs": [[0, 1.0, {"x": 0.0}, None], [1, 1.0, {"x": 2.0}, None]], "alerts": [], "config": None}
+        logs = encode_logs([(0, 1.0, {"x": 0.0}, None), (1, 1.0, {"x": 2.0}, None)])
+        write |= {"logs": logs, "alerts": [], "config": None}
         text = "\n".join(json.dumps(x) for x in (header, opened, write)) + '\n{"id": "t-2", "kind": "wri'
         (directory / "1-1-dddddddddddd.jsonl").write_text(text)
         report = sync(None, TOKEN, str(data_dir))  # the server recorded in the file

@@ -195,7 +195,7 @@ class RemoteBackend:
             "kind": "write",
             "project": self.project,
             "run_id": self.run_id,
-            "logs": logs,
+            "logs": wire.encode_logs(logs),
             "alerts": alerts,
             "config": config,
         }

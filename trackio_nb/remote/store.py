@@ -21,6 +21,7 @@ from ..storage import connect, project_path, validate_project, writes
 from ..storage.connection import BUSY_TIMEOUT_S
 from ..storage.queries import LEVELS
 from ..storage.records import AlertRecord, RunRecord, SeriesState
+from .wire import decode_logs
 
 KINDS = ("open", "write", "status")
 RESUME_MODES = ("never", "allow", "must")
@@ -272,22 +273,11 @@ def _check_open(batch: dict) -> None:
 
 
 def _check_write(batch: dict) -> None:
-    logs = batch.setdefault("logs", [])
     alerts = batch.setdefault("alerts", [])
     config = batch.setdefault("config", None)
-    _need(isinstance(logs, list), "'logs' must be a list")
+    batch["logs"] = decode_logs(batch.get("logs", []))
     _need(isinstance(alerts, list), "'alerts' must be a list")
     _need(config is None or isinstance(config, dict), "'config' must be a JSON object or null")
-    for i, entry in enumerate(logs):
-        ok = type(entry) is list and len(entry) == 4
-        ok = ok and _is_int(entry[0]) and entry[0] >= 0 and _is_number(entry[1]) and type(entry[2]) is dict
-        ok = ok and (entry[3] is None or type(entry[3]) is dict)
-        _need(ok, f"logs[{i}] must be [step >= 0, timestamp, {{metric: number}}, {{metric: json text}} or null]")
-        for value in entry[2].values():
-            _need(type(value) is float or _is_int(value), f"logs[{i}]: metric values must be numbers")
-        if entry[3]:
-            for value in entry[3].values():
-                _need(isinstance(value, str), f"logs[{i}]: text values must be JSON text strings")
     batch["alerts"] = [_alert(i, a) for i, a in enumerate(alerts)]
 
 

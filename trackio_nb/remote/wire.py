@@ -1,16 +1,25 @@
-"""What travels between client and server: paths, limits, frames, and error kinds.
+"""What travels between client and server: paths, limits, frames, logged steps, error kinds.
 
 Frames travel as Arrow IPC streams, so a remote reader gets back exactly the Polars frame
-(schema, column order, NaN and nulls) the server's LocalReader produced. Batches are JSON
-(NaN and ±Inf written as the non-standard tokens Python's json reads back as themselves).
+(schema, column order, NaN and nulls) the server's LocalReader produced. Batches are JSON;
+inside them, logged steps travel as packed arrays (base64 of little-endian int64/float64,
+the storage codec's format): a run of consecutive steps with the same metric keys is one
+group, so the cost per value is a few bytes copied, not a float printed and parsed, and
+NaN and ±Inf arrive bit for bit.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 import json
+from collections.abc import Sequence
 
 import polars as pl
+
+from ..storage.codec import pack_floats, pack_ints, unpack_floats, unpack_ints
+from ..storage.records import LogEntry
 
 API = "/api/v1"
 MAX_BODY_BYTES = 32 * 1024 * 1024
@@ -33,3 +42,74 @@ def frame_from_bytes(data: bytes) -> pl.DataFrame:
 def dumps(obj: object) -> bytes:
     """Compact JSON that keeps NaN and ±Inf."""
     return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def encode_logs(logs: Sequence[LogEntry]) -> list[dict]:
+    """Logged steps as groups: {keys, steps, timestamps, values (row-major)} (+ texts for one step)."""
+    groups = []
+    i, n = 0, len(logs)
+    while i < n:
+        numbers, texts = logs[i][2], logs[i][3]
+        keys = tuple(numbers)
+        j = i + 1
+        if texts is None:
+            while j < n and logs[j][3] is None and tuple(logs[j][2]) == keys:
+                j += 1
+        chunk = logs[i:j]
+        group = {
+            "keys": list(keys),
+            "steps": _b64(pack_ints([e[0] for e in chunk])),
+            "timestamps": _b64(pack_floats([e[1] for e in chunk])),
+            "values": _b64(pack_floats([v for e in chunk for v in e[2].values()])),
+        }
+        if texts is not None:
+            group["texts"] = texts
+        groups.append(group)
+        i = j
+    return groups
+
+
+def _unb64(group: dict, field: str, where: str) -> bytes:
+    raw = group.get(field)
+    if not isinstance(raw, str):
+        raise ValueError(f"{where}.{field} must be a base64 string")
+    try:
+        data = base64.b64decode(raw, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError(f"{where}.{field} is not valid base64") from None
+    if len(data) % 8:
+        raise ValueError(f"{where}.{field} must hold 8-byte numbers")
+    return data
+
+
+def decode_logs(groups: object) -> list[LogEntry]:
+    """The inverse of `encode_logs`, checking every field; ValueError names the bad one."""
+    if not isinstance(groups, list):
+        raise ValueError("'logs' must be a list of groups")
+    entries: list[LogEntry] = []
+    for g, group in enumerate(groups):
+        where = f"logs[{g}]"
+        if not isinstance(group, dict):
+            raise ValueError(f"{where} must be a JSON object")
+        keys = group.get("keys")
+        if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys) or len(set(keys)) != len(keys):
+            raise ValueError(f"{where}.keys must be a list of distinct non-empty metric names")
+        steps = unpack_ints(_unb64(group, "steps", where)).tolist()
+        stamps = unpack_floats(_unb64(group, "timestamps", where)).tolist()
+        values = unpack_floats(_unb64(group, "values", where)).tolist()
+        if len(stamps) != len(steps) or len(values) != len(keys) * len(steps):
+            raise ValueError(f"{where}: steps, timestamps and values do not line up with the keys")
+        if steps and min(steps) < 0:
+            raise ValueError(f"{where}: steps must be >= 0")
+        texts = group.get("texts")
+        bad_texts = not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values())
+        if texts is not None and (len(steps) != 1 or bad_texts):
+            raise ValueError(f"{where}.texts must be {{metric: JSON text}} on a one-step group")
+        k = len(keys)
+        for r, step in enumerate(steps):
+            entries.append((step, stamps[r], dict(zip(keys, values[r * k : r * k + k], strict=True)), texts))
+    return entries

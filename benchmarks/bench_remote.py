@@ -1,0 +1,127 @@
+"""Remote mode benchmark: one server's ingest rate from concurrent clients, and log() cost.
+
+    python benchmarks/bench_remote.py [--clients 8] [--steps 20000] [--metrics 10] [--repeat 3]
+
+Prints medians over `--repeat` rounds:
+- ingest: values/s a server on loopback stores from N client processes logging at once
+  (wall time from the clients' start until every value is stored, checked exactly);
+- log(): microseconds per call in the calling thread, remote vs local, and their ratio.
+Targets (issue 7): >= 200,000 values/s ingested; remote log() as cheap as local.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.remote_support import TOKEN, ServerProcess
+
+CLIENT = textwrap.dedent(
+    """
+    import sys, trackio_nb as tnb
+    steps, metrics = int(sys.argv[1]), int(sys.argv[2])
+    names = [f"m{i}" for i in range(metrics)]
+    run = tnb.init("bench", name=sys.argv[3])
+    for step in range(steps):
+        tnb.log({name: step + i / 10 for i, name in enumerate(names)})
+    tnb.finish()
+    """
+)
+
+
+def ingest_round(root: Path, clients: int, steps: int, metrics: int) -> float:
+    """Seconds from starting `clients` processes until the server stored every value."""
+    server = ServerProcess(root / "server").start()
+    try:
+        env = {**os.environ, "TRACKIO_NB_DIR": str(root / "client"), "TRACKIO_NB_SERVER": server.url}
+        env["TRACKIO_NB_TOKEN"] = TOKEN
+        start = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", CLIENT, str(steps), str(metrics), f"c{i}"], env=env, stderr=subprocess.PIPE
+            )
+            for i in range(clients)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(600)
+            if proc.returncode != 0:
+                raise RuntimeError(err.decode())
+        elapsed = time.perf_counter() - start
+        with server.db("bench") as conn:
+            stored = conn.execute("SELECT sum(n) FROM chunks").fetchone()[0]
+            counts = conn.execute("SELECT count(*), min(count), max(count) FROM summaries").fetchone()
+        if stored != clients * steps * metrics or counts != (clients * metrics, steps, steps):
+            raise RuntimeError(f"lost or duplicated values: stored {stored}, summaries {counts}")
+        return elapsed
+    finally:
+        server.stop()
+
+
+def log_cost(root: Path, server_url: str | None, calls: int, metrics: int) -> float:
+    """Median microseconds per log() call over 5 blocks of `calls` calls, in this thread."""
+    code = textwrap.dedent(
+        f"""
+        import time, statistics, trackio_nb as tnb
+        names = [f"m{{i}}" for i in range({metrics})]
+        run = tnb.init("cost")
+        rows = [{{name: s + i / 10 for i, name in enumerate(names)}} for s in range({calls})]
+        blocks = []
+        for _ in range(5):
+            start = time.perf_counter()
+            for row in rows:
+                tnb.log(row)
+            blocks.append((time.perf_counter() - start) / {calls} * 1e6)
+        tnb.finish()
+        print(statistics.median(blocks))
+        """
+    )
+    env = {**os.environ, "TRACKIO_NB_DIR": str(root)}
+    env.pop("TRACKIO_NB_SERVER", None)
+    if server_url:
+        env.update(TRACKIO_NB_SERVER=server_url, TRACKIO_NB_TOKEN=TOKEN)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--metrics", type=int, default=10)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    values = args.clients * args.steps * args.metrics
+    times = []
+    for i in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            times.append(ingest_round(Path(tmp), args.clients, args.steps, args.metrics))
+        print(f"  round {i + 1}: {times[-1]:.2f} s, {values / times[-1]:,.0f} values/s", flush=True)
+    median = statistics.median(times)
+    print(f"ingest: {args.clients} clients x {args.steps} steps x {args.metrics} metrics = {values:,} values")
+    print(f"ingest median: {median:.2f} s -> {values / median:,.0f} values/s (target >= 200,000), none lost or doubled")
+
+    local, remote = [], []
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            local.append(log_cost(Path(tmp) / "local", None, 20_000, args.metrics))
+            server = ServerProcess(Path(tmp) / "server").start()
+            try:
+                remote.append(log_cost(Path(tmp) / "client", server.url, 20_000, args.metrics))
+            finally:
+                server.stop()
+    lm, rm = statistics.median(local), statistics.median(remote)
+    print(f"log() in the calling thread, {args.metrics} metrics: local {lm:.2f} us, remote {rm:.2f} us")
+    print(f"remote/local ratio: {rm / lm:.2f} (target ~1.0)")
+
+
+if __name__ == "__main__":
+    main()
