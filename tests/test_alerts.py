@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import trackio_nb as tnb
+from tests.conftest import run_python
 from trackio_nb import webhooks
 from trackio_nb.enums import AlertLevel
 from trackio_nb.storage.records import AlertRecord
@@ -149,9 +150,10 @@ def test_the_line_is_coloured_when_stderr_is_a_terminal(data_dir):
 class Hook:
     """A real HTTP server on 127.0.0.1 that records each POST's path and JSON body."""
 
-    def __init__(self, status: int = 200, hold: bool = False) -> None:
+    def __init__(self, status: int = 200, hold: bool = False, first_reply_after: float = 0.0) -> None:
         self.status = status
         self.hold = hold
+        self.first_reply_after = first_reply_after
         self.bodies: list[dict] = []
         self.received = threading.Event()
         self.release = threading.Event()
@@ -165,6 +167,8 @@ class Hook:
                 hook.received.set()
                 if hook.hold:
                     hook.release.wait(10)
+                elif len(hook.bodies) == 1 and hook.first_reply_after:
+                    hook.release.wait(hook.first_reply_after)
                 self.send_response(hook.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -268,6 +272,24 @@ def test_bad_webhook_settings_fail_init_before_a_run_exists(kwargs, error, messa
         tnb.init("alerts-hook-bad", **kwargs)
     assert tnb.current_run() is None
     assert "alerts-hook-bad" not in tnb.Api().projects()
+
+
+def test_a_script_that_exits_right_after_its_alerts_still_delivers_them(data_dir):
+    slow_first = Hook(first_reply_after=0.8)  # the second post waits behind the first at exit
+    try:
+        code = (
+            "import trackio_nb as tnb\n"
+            f"tnb.init('alerts-hook-exit', name='short', webhook_url={slow_first.url!r})\n"
+            "tnb.alert('one', level='error')\n"
+            "tnb.alert('two', level='error')\n"
+            "tnb.finish()\n"
+        )
+        result = run_python(code, data_dir)
+    finally:
+        slow_first.close()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert [(b["body"]["run"], b["body"]["title"]) for b in slow_first.bodies] == [("short", "one"), ("short", "two")]
 
 
 def test_alert_returns_while_the_webhook_is_still_answering():
