@@ -394,8 +394,13 @@ ERRORS = [
     (["list", "alerts", "--project", PROJECT, "--since", "yesterday"], 1, "--since must be an ISO-8601 date or time"),
     (["stop", "--project", PROJECT, "--run", "ghost"], 1, "has no run named or with id 'ghost'"),
     (["serve", "--port", "http"], 1, "--port must be an integer, got 'http'"),
-    (["serve", "--port", "70000"], 1, "--port must be between 1 and 65535, got '70000'"),
-    (["sync"], 1, "sync needs a server: pass --server URL or set TRACKIO_NB_SERVER"),
+    (["serve", "--port", "70000"], 1, "--port must be between 0 and 65535, got '70000'"),
+    (["report", "--project", "nope", "-o", "never.html"], 1, "no project named 'nope'"),
+    (
+        ["report", "--project", PROJECT, "--runs", "ghost"],
+        1,
+        f"project {PROJECT!r} has no run named or with id 'ghost'",
+    ),
     (["best", "--metric", "loss"], 2, "the following arguments are required: --project"),
     (["frobnicate"], 2, "invalid choice: 'frobnicate'"),
     (["list", "runs", "--project", PROJECT, "--bogus"], 2, "unrecognized arguments: --bogus"),
@@ -432,6 +437,23 @@ def test_server_flag_is_never_ignored(cli, monkeypatch):
         assert "127.0.0.1:9" in err or "connect" in err.lower()
     monkeypatch.setenv("TRACKIO_NB_SERVER", "http://127.0.0.1:9")
     assert cli("summary", "--project", PROJECT)[0] == 1
+
+
+def test_report_writes_the_file_and_prints_its_path(cli, tmp_path):
+    target = tmp_path / "out" / "r.html"
+    target.parent.mkdir()
+    code, out, err = cli("report", "--project", PROJECT, "-o", str(target), "--title", "CLI report", "--json")
+    assert (code, err) == (0, "")
+    assert strict_json(out) == {"project": PROJECT, "path": str(target)}
+    page = target.read_text(encoding="utf-8")
+    assert "CLI report" in page and "beta" in page
+
+
+def test_sync_with_an_empty_outbox(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKIO_NB_DIR", str(tmp_path / "d"))
+    code, out, err = cli("sync", "--json")
+    assert (code, err) == (0, "")
+    assert strict_json(out)["outbox"] == str((tmp_path / "d" / "outbox").resolve())
 
 
 def test_help_and_version(cli, capsys):

@@ -126,3 +126,33 @@ def test_help_imports_no_polars(root):
     done = run_python(code, root)
     assert done.stderr.strip() == "0 False False"
     assert "usage: trackio-nb" in done.stdout
+
+
+def test_serve_then_read_and_stop_through_it(root, tmp_path):
+    env = {**os.environ, "TRACKIO_NB_DIR": str(tmp_path / "client")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "trackio_nb", "serve", "--port", "0", "--dir", str(root), "--token", "secret"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        first = server.stdout.readline()
+        assert first.startswith("trackio-nb server on http://127.0.0.1:"), first + server.stderr.read()
+        url = first.split()[3]
+        local = cli(root, "summary", "--project", PROJECT, "--json")
+        remote = cli(
+            tmp_path / "client", "summary", "--project", PROJECT, "--json", "--server", url, "--token", "secret"
+        )
+        assert (remote.returncode, remote.stderr) == (0, "")
+        assert json.loads(remote.stdout) == json.loads(local.stdout)
+        refused = cli(
+            tmp_path / "client", "stop", "--project", PROJECT, "--run", "a", "--server", url, "--token", "bad"
+        )
+        assert refused.returncode == 1 and refused.stderr.startswith("trackio-nb: error: ")
+        assert refused.stderr.count("\n") == 1 and "refused the token" in refused.stderr
+        assert not (tmp_path / "client").exists() or not list((tmp_path / "client").rglob("*.db"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

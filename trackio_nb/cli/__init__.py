@@ -16,14 +16,18 @@ PROG = "trackio-nb"
 FEATURE_COMMANDS = ("report", "serve", "sync")
 
 
-def _input_error(exc: BaseException, project: str | None) -> str | None:
+def _input_error(exc: BaseException, args) -> str | None:
     """The one-line message for an error caused by input or data, or None for a bug."""
+    import os
     import sqlite3
+
+    project = getattr(args, "project", None)
+    remote = bool(getattr(args, "server", None) or os.environ.get("TRACKIO_NB_SERVER"))
 
     if isinstance(exc, sqlite3.Error):
         where = f"project {project!r}" if project else "the database"
         return f"cannot read {where}: {exc}"
-    if isinstance(exc, (LookupError, ValueError, OSError)):
+    if isinstance(exc, (LookupError, ValueError, OSError)) or (remote and isinstance(exc, TypeError)):
         return str(exc) or type(exc).__name__
     httpx = sys.modules.get("httpx")
     if httpx is not None and isinstance(exc, httpx.HTTPError):
@@ -93,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:
-        message = _input_error(exc, getattr(args, "project", None))
+        message = _input_error(exc, args)
         if message is None:
             raise
         return _fail(message, 1)

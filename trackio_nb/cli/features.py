@@ -54,7 +54,5 @@ def serve(args: argparse.Namespace) -> int:
 
 def sync(args: argparse.Namespace) -> dict[str, Any]:
     server = args.server or os.environ.get("TRACKIO_NB_SERVER") or None
-    if not server:
-        raise CliError("sync needs a server: pass --server URL or set TRACKIO_NB_SERVER")
     deliver = require("trackio_nb.remote.commands", "sync", "sync (delivering the outbox to a server)")
     return dict(deliver(server, _token(args), args.dir))

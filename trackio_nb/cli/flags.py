@@ -41,10 +41,10 @@ def non_negative_int(flag: str, value: str | None) -> int | None:
 
 
 def port(value: str) -> int:
-    """A TCP port number."""
+    """A TCP port number (0: any free port)."""
     number = non_negative_int("--port", value)
-    if number is None or not 0 < number < 65536:
-        raise CliError(f"--port must be between 1 and 65535, got {value!r}")
+    if number is None or number > 65535:
+        raise CliError(f"--port must be between 0 and 65535, got {value!r}")
     return number
 
 

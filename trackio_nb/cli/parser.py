@@ -124,7 +124,7 @@ def _report(commands, common) -> None:
 def _serve(commands, common) -> None:
     leaf = _leaf(commands, "serve", "serve", HELP["serve"], common)
     leaf.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    leaf.add_argument("--port", default="8080", metavar="N", help="port (8080)")
+    leaf.add_argument("--port", default="8080", metavar="N", help="port (8080; 0 picks a free one)")
     leaf.add_argument("--dir", metavar="D", help="data directory (default TRACKIO_NB_DIR)")
     leaf.add_argument("--public-read", action="store_true", help="allow reads without the token")
 
