@@ -19,10 +19,10 @@ from ..analysis import candidate_runs, rank, select_runs
 from ..readers import FINAL_SCHEMA, Reader
 from .downsample import downsample
 
-TOTAL_POINTS = 300_000
-"""Chart points budget for a whole report: long histories are downsampled to fit it."""
+CHART_POINTS = 12_000
+"""Points budget of one chart (all its runs): long histories are downsampled to fit it."""
 MAX_SERIES_POINTS = 1_000
-MIN_SERIES_POINTS = 50
+MIN_SERIES_POINTS = 40
 MAXIMIZE_HINTS = ("acc", "f1", "auc", "precision", "recall", "score", "reward", "return", "iou", "map", "bleu")
 
 
@@ -180,8 +180,8 @@ def collect(
     best = {m: b for m in numeric if (b := _best(frame, last, m)) is not None}
     alerts_frame = reader.alerts(project, run_ids) if run_ids else None
     alerts = [] if alerts_frame is None else _alert_rows(alerts_frame)
-    n_series = max(1, sum(1 for rid in run_ids for m in numeric if m in finals[rid]))
-    per_series = int(min(MAX_SERIES_POINTS, max(MIN_SERIES_POINTS, TOTAL_POINTS // n_series)))
+    widest = max((sum(1 for rid in run_ids if m in finals[rid]) for m in numeric), default=1)
+    per_series = int(min(MAX_SERIES_POINTS, max(MIN_SERIES_POINTS, CHART_POINTS // widest)))
     data = ReportData(
         project=project,
         title=title or f"{project} report",
