@@ -158,6 +158,7 @@ def test_best_human_output(cli, seed):
 def test_compare_values(cli, seed):
     ids = seed["ids"]
     doc = jcli(cli, "compare", "--project", PROJECT)
+    assert (doc["selection"], doc["include_all"]) == ("finished", False)
     assert doc["metrics"] == ["acc", "loss", "only_first"]
     assert [r["id"] for r in doc["runs"]] == [ids[i] for i in (0, 1, 2, 3, 5)]
     by_id = {r["id"]: r for r in doc["runs"]}
@@ -176,9 +177,15 @@ def test_compare_runs_metrics_and_mode(cli, seed):
     assert [(r["run"], r["id"]) for r in doc["runs"]] == [("broken", ids[4]), ("alpha", ids[2]), ("beta", ids[1])]
     assert [r["metrics"] for r in doc["runs"]] == [{"loss": 0.1}, {"loss": 4.0}, {"loss": 5.0}]
     assert [r["steps"] for r in doc["runs"]] == [{"loss": 0}, {"loss": 0}, {"loss": 0}]
-    assert (doc["mode"], doc["metrics"]) == ("max", ["loss"])
+    assert (doc["mode"], doc["metrics"], doc["selection"], doc["include_all"]) == ("max", ["loss"], "given", True)
     doc = jcli(cli, "compare", "--project", PROJECT, "--metrics", "acc", "--mode", "min", "--include-all")
     assert [r["metrics"]["acc"] for r in doc["runs"]] == [0.1, 0.2, 0.3, 0.3, 0.95, 0.0]
+    assert doc["selection"] == "all"
+    code, out, _ = cli("compare", "--project", PROJECT, "--runs", "beta")
+    assert (
+        code == 0
+        and out.splitlines()[0] == f"last values of 1 runs of project {PROJECT!r}; considering the runs given (--runs)"
+    )
 
 
 def test_compare_reads_all_values_in_one_query(seed):

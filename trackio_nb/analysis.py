@@ -174,6 +174,7 @@ def compare(
         "project": project,
         "mode": mode,
         "include_all": include_all or runs is not None,
+        "selection": "given" if runs is not None else ("all" if include_all else "finished"),
         "metrics": names,
         "runs": out,
     }

@@ -136,7 +136,7 @@ def best(doc: dict[str, Any]) -> str:
 
 def compare(doc: dict[str, Any]) -> str:
     runs = doc["runs"]
-    scope = "all runs (--include-all) or the runs given" if doc["include_all"] else ALL_RUNS_HINT
+    scope = {"given": "the runs given (--runs)", "all": "all runs (--include-all)"}.get(doc["selection"], ALL_RUNS_HINT)
     head = f"{doc['mode']} values of {len(runs)} runs of project {doc['project']!r}; considering {scope}"
     if not runs:
         return f"{head}\nno runs to compare"
