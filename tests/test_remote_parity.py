@@ -197,3 +197,22 @@ def test_frames_keep_their_schema_when_empty(seeded):
     empty = remote.final_values(PROJECT, [], None, "last")
     assert empty.height == 0
     assert empty.schema == pl.Schema({"run_id": pl.String, "metric": pl.String, "value": pl.Float64, "step": pl.Int64})
+
+
+def test_tail_for_live_widgets_is_identical_over_the_server(seeded):
+    server, _ = seeded
+    local, remote = LocalReader(server.root), RemoteReader(server.url, TOKEN)
+    first_run = local.runs(PROJECT)["id"][0]
+    for kwargs in (
+        {},
+        {"chunk_after": None, "alert_after": None},
+        {"chunk_after": 2, "alert_after": 1, "metrics": ["loss"]},
+        {"exclude_run_ids": [first_run]},
+    ):
+        got, want = remote.tail(PROJECT, **kwargs), local.tail(PROJECT, **kwargs)
+        assert (got.chunk_cursor, got.alert_cursor) == (want.chunk_cursor, want.alert_cursor), kwargs
+        for name in ("runs", "last_values", "points", "alerts"):
+            a, b = getattr(got, name), getattr(want, name)
+            assert a.schema == b.schema and a.equals(b), (kwargs, name)
+    full = remote.tail(PROJECT)
+    assert full.points.height == 3 * 30 * 2  # loss and acc, every step of the three runs

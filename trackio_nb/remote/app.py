@@ -171,6 +171,21 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
         )
         return _frame(df)
 
+    def q_tail(body: dict) -> Response:
+        cursors = {}
+        for field in ("chunk_after", "alert_after"):
+            value = body.get(field, 0)
+            if value is not None and type(value) is not int:
+                raise HTTPError(400, f"{field!r} must be an integer or null")
+            cursors[field] = value
+        tail = reader().tail(
+            _str(body, "project"),
+            metrics=_str_list(body, "metrics"),
+            exclude_run_ids=_str_list(body, "exclude_run_ids") or (),
+            **cursors,
+        )
+        return _json(wire.tail_dict(tail))
+
     api = wire.API
     routes = [
         Route(f"{api}/health", endpoint(health, write=False, with_body=False, open_=True), methods=["GET"]),
@@ -184,6 +199,7 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
         Route(f"{api}/query/final_values", endpoint(q_final_values, write=False), methods=["POST"]),
         Route(f"{api}/query/history", endpoint(q_history, write=False), methods=["POST"]),
         Route(f"{api}/query/alerts", endpoint(q_alerts, write=False), methods=["POST"]),
+        Route(f"{api}/query/tail", endpoint(q_tail, write=False), methods=["POST"]),
     ]
     # Health stays open (for load balancers and proxies) even when reads need the token.
 

@@ -83,3 +83,22 @@ class RemoteReader:
 
     def stop(self, project: str, run_id: str) -> bool:
         return self._request("POST", "/stop", {"project": project, "run_id": run_id}).json()["stopped"]
+
+    def tail(
+        self,
+        project: str,
+        *,
+        chunk_after: int | None = 0,
+        alert_after: int | None = 0,
+        metrics: list[str] | None = None,
+        exclude_run_ids: list[str] | tuple[str, ...] = (),
+    ):
+        """What the server stored after the cursors (live widgets tailing a server)."""
+        payload = {
+            "project": project,
+            "chunk_after": chunk_after,
+            "alert_after": alert_after,
+            "metrics": metrics,
+            "exclude_run_ids": list(exclude_run_ids),
+        }
+        return wire.tail_from_dict(self._request("POST", "/query/tail", payload).json())

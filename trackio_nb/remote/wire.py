@@ -39,6 +39,24 @@ def frame_from_bytes(data: bytes) -> pl.DataFrame:
     return pl.read_ipc_stream(io.BytesIO(data))
 
 
+TAIL_FRAMES = ("runs", "last_values", "points", "alerts")
+
+
+def tail_dict(tail) -> dict:
+    """A storage.tail.Tail as JSON: its frames as base64 Arrow IPC, its cursors as numbers."""
+    out = {name: _b64(frame_bytes(getattr(tail, name))) for name in TAIL_FRAMES}
+    out.update(chunk_cursor=tail.chunk_cursor, alert_cursor=tail.alert_cursor)
+    return out
+
+
+def tail_from_dict(data: dict):
+    """The Tail a `tail_dict` describes."""
+    from ..storage.tail import Tail
+
+    frames = {name: frame_from_bytes(base64.b64decode(data[name])) for name in TAIL_FRAMES}
+    return Tail(**frames, chunk_cursor=data["chunk_cursor"], alert_cursor=data["alert_cursor"])
+
+
 def dumps(obj: object) -> bytes:
     """Compact JSON that keeps NaN and ±Inf."""
     return json.dumps(obj, separators=(",", ":"), allow_nan=True).encode()
