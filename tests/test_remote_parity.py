@@ -216,3 +216,20 @@ def test_tail_for_live_widgets_is_identical_over_the_server(seeded):
             assert a.schema == b.schema and a.equals(b), (kwargs, name)
     full = remote.tail(PROJECT)
     assert full.points.height == 3 * 30 * 2  # loss and acc, every step of the three runs
+
+
+def test_a_widget_given_a_server_url_shows_the_servers_runs(seeded, data_dir):
+    server, _ = seeded
+    remote = tnb.RunTable(PROJECT, server_url=server.url, token=TOKEN)
+    local = tnb.RunTable(PROJECT, dir=str(server.root))
+    try:
+        assert [(row["name"], row["last_step"]) for row in remote.rows] == [
+            ("lr-0.1", 29),
+            ("lr-0.01", 29),
+            ("lr-0.5", 29),
+        ]
+        assert remote.rows == local.rows and remote.columns == local.columns == ["acc", "loss"]
+        assert not data_dir.exists()
+    finally:
+        remote.close()
+        local.close()
