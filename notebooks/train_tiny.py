@@ -31,7 +31,7 @@ def main() -> None:
     w = np.zeros(8)
     tnb.init(args.project, name=args.name, config={"lr": args.lr, "steps": args.steps})
     tnb.watch("loss", nan=True, max_value=1e3)
-    for step in range(args.steps):
+    for _ in range(args.steps):
         batch = rng.integers(0, 256, size=32)
         err = x[batch] @ w - y[batch]
         w -= args.lr * 2 * x[batch].T @ err / len(batch)
