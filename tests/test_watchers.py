@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import trackio_nb as tnb
+from tests.remote_support import TOKEN, ServerProcess
 from trackio_nb.enums import AlertLevel, AlertReason
 
 NAN = float("nan")
@@ -429,3 +430,38 @@ def test_eight_threads_logging_watched_metrics_fire_each_alert_exactly_once(path
     assert len(calls) == 8 * per_thread
     assert sorted(calls) == list(range(8 * per_thread))
     assert run.should_stop() is True
+
+
+# -- remote mode (B2: watcher alerts reach the tracking server with their data) --------------
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    proc = ServerProcess(tmp_path_factory.mktemp("watch-remote") / "server").start()
+    yield proc
+    proc.stop()
+
+
+def test_watcher_alerts_reach_a_tracking_server_with_their_data(server):
+    run = tnb.init("watch-remote", server_url=server.url, token=TOKEN)
+    tnb.watch("loss", max_value=10.0, spike_factor=3.0, window=2)
+    log_series(run, "loss", [1.0, 1.0, 20.0, NAN], via_module=True)
+    assert tnb.should_stop() is True
+    run.flush()
+    alerts = tnb.Api(server.url, TOKEN).alerts("watch-remote", run=run.id)
+    assert [(a["step"], a["level"], a["data"]["reason"]) for a in alerts] == [
+        (2, "error", "max_exceeded"),
+        (2, "warn", "spike"),
+        (3, "error", "nan_inf"),
+    ]
+    assert alerts[1]["data"] == {
+        "metric": "loss",
+        "value": 20.0,
+        "step": 2,
+        "reason": "spike",
+        "recent_avg": 1.0,
+        "factor": 3.0,
+        "window": 2,
+    }
+    remote_nan = tnb.Api(server.url, TOKEN).alerts("watch-remote", reason=AlertReason.NAN_INF)
+    assert [a["data"]["value"] for a in remote_nan] == ["nan"]
