@@ -29,24 +29,32 @@ def free_port() -> int:
 class ServerProcess:
     """`serve()` in its own interpreter; stdout and stderr go to files (no pipe can fill up)."""
 
-    def __init__(self, root: Path, *, token: str | None = TOKEN, port: int = 0, public_read: bool = False) -> None:
-        self.root, self.token, self.port, self.public_read = root, token, port, public_read
+    def __init__(
+        self, root: Path, *, token: str | None = TOKEN, port: int = 0, public_read: bool = False, cli: bool = False
+    ) -> None:
+        self.root, self.token, self.port, self.public_read, self.cli = root, token, port, public_read, cli
         self.proc: subprocess.Popen | None = None
         self.url = ""
         self.log_dir = root.parent / f"{root.name}-server-logs"
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        code = (
-            "import sys; from trackio_nb.remote.commands import serve; "
-            f"sys.exit(serve(port={self.port}, dir={str(self.root)!r}, token={self.token!r},"
-            f" public_read={self.public_read!r}))"
-        )
+        if self.cli:  # the console command itself: trackio-nb serve
+            argv = ["-m", "trackio_nb", "serve", "--port", str(self.port), "--dir", str(self.root)]
+            argv += ["--token", self.token] if self.token else []
+            argv += ["--public-read"] if self.public_read else []
+        else:
+            argv = [
+                "-c",
+                "import sys; from trackio_nb.remote.commands import serve; "
+                f"sys.exit(serve(port={self.port}, dir={str(self.root)!r}, token={self.token!r},"
+                f" public_read={self.public_read!r}))",
+            ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKIO_NB_")}
         self.stdout_path = self.log_dir / f"stdout-{time.time_ns()}.txt"
         self.stderr_path = self.log_dir / f"stderr-{time.time_ns()}.txt"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err, env=env)
+            self.proc = subprocess.Popen([sys.executable, *argv], stdout=out, stderr=err, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             match = _URL_LINE.search(self.stdout_path.read_text())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import textwrap
 
 import pytest
@@ -135,6 +137,13 @@ _KILLED_CLIENT = textwrap.dedent(
 )
 
 
+def _cli_sync(url: str, root) -> dict:
+    cmd = [sys.executable, "-m", "trackio_nb", "sync", "--server", url, "--token", TOKEN, "--dir", str(root), "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 @pytest.mark.parametrize("deliverer", ["sync", "next-run"])
 def test_sigkilled_client_outbox_is_delivered_later(tmp_path, data_dir, deliverer):
     port = free_port()
@@ -150,11 +159,11 @@ def test_sigkilled_client_outbox_is_delivered_later(tmp_path, data_dir, delivere
     assert [json.loads(line)["kind"] for line in lines[1:3]] == ["open", "write"]
     server = ServerProcess(tmp_path / "server", port=port).start()
     try:
-        if deliverer == "sync":
-            report = sync(url, TOKEN, str(data_dir))
+        if deliverer == "sync":  # `trackio-nb sync`, the command a user runs
+            report = _cli_sync(url, data_dir)
             assert report["delivered"] == len(lines) - 1
             assert (report["duplicates"], report["rejected"], report["remaining"], report["files_done"]) == (0, 0, 0, 1)
-            again = sync(url, TOKEN, str(data_dir))
+            again = _cli_sync(url, data_dir)
             assert (again["delivered"], again["files_done"]) == (0, 0)
         else:
             run = tnb.init("orphans", name="next", server_url=url, token=TOKEN)

@@ -14,7 +14,7 @@ from tests.remote_support import TOKEN, ServerProcess, client_env, local_files, 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    proc = ServerProcess(tmp_path_factory.mktemp("remote-run") / "server").start()
+    proc = ServerProcess(tmp_path_factory.mktemp("remote-run") / "server", cli=True).start()  # `trackio-nb serve`
     yield proc
     proc.stop()
 

@@ -80,6 +80,8 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
             return json.loads(b"".join(chunks))
         except ValueError as exc:
             raise HTTPError(400, f"request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise HTTPError(400, "request body is nested too deeply") from None
 
     def endpoint(handler: Callable, *, write: bool, with_body: bool = True, open_: bool = False) -> Callable:
         needs_token = not open_ and (write or not public_read)
