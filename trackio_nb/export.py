@@ -25,10 +25,15 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block data_widget_view scoped -%}
-{{ super() }}
+{%- set datatype = (output.data | filter_data_type)[0] %}
+<div class="jupyter-widgets jp-OutputArea-output {{ extra_class }}">
+<script type="{{ datatype }}">
+{{ output.data[datatype] | json_dumps | escape_html_script }}
+</script>
 {%- if 'text/html' in output.data %}
 <div class="tnb-widget-fallback">{{ output.data['text/html'] }}</div>
-{%- endif -%}
+{%- endif %}
+</div>
 {%- endblock data_widget_view -%}
 {%- block footer_js -%}
 {{ super() }}

@@ -48,9 +48,8 @@
       const holder = script.parentElement;
       const target = document.createElement("div");
       target.className = "tnb-widget-view";
-      holder.appendChild(target);
-      const next = holder.nextElementSibling;
-      const fallback = next && next.classList.contains("tnb-widget-fallback") ? next : null;
+      const fallback = holder.querySelector(":scope > .tnb-widget-fallback");
+      holder.insertBefore(target, fallback);
       try {
         const view = JSON.parse(script.textContent);
         const shown = await renderModel(models, view.model_id, target);

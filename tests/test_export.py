@@ -1,0 +1,103 @@
+"""Notebook export: widget views of an executed notebook render offline from saved state."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from tests.test_report_support import (
+    chromium_browser,  # noqa: F401  (module-scoped fixture)
+    data_dir_env,
+    offline_page,
+)
+from trackio_nb.export import WIDGET_STATE, execute_notebook, export_notebook
+
+CELLS = [
+    "import trackio_nb as tnb",
+    """for i, lr in enumerate([0.1, 0.3]):
+    with tnb.init("nbexp", f"lr-{lr}", config={"lr": lr}) as run:
+        for step in range(30):
+            run.log({"loss": 1.0 / (step + 1) + lr, "acc": step / 30})
+        if i:
+            run.alert("loss plateau", "no progress", level=tnb.AlertLevel.WARN, data={"reason": "custom"})""",
+    'tnb.show("nbexp")',
+]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("nbexp")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
+    with data_dir_env(root / "data"):
+        execute_notebook(nb, root)  # what JupyterLab's "save widget state" gives, done by nbclient
+    src = root / "train.ipynb"
+    nbformat.write(nb, src)
+    return src, export_notebook(src, root / "train.html")
+
+
+def _open(browser, path, javascript=True):
+    page = offline_page(browser, javascript=javascript)
+    page.goto(path.as_uri())
+    return page
+
+
+def test_widget_views_render_offline(chromium_browser, exported):  # noqa: F811
+    _, html = exported
+    text = html.read_text(encoding="utf-8")
+    assert "<script src" not in text.lower()
+    assert '"vega_js":""' in text.replace(" ", "") or '"vega_js": ""' in text  # one bundle, not one per chart
+    page = _open(chromium_browser, html)
+    status = page.evaluate("window.tnbNotebookWidgets.ready.then(() => window.tnbNotebookWidgets)")
+    assert (status["mounted"], status["failed"], status["skipped"]) == (1, 0, 0), status["errors"]
+    page.wait_for_selector('.tnb-compare-chart[data-rendered="true"]')
+    chart = page.evaluate(
+        """() => { const r = document.querySelector('.tnb-compare-chart');
+        const rows = r.tnbChart.view().data('points');
+        return [Array.from(new Set(rows.map((d) => d.metric))).sort(),
+                Array.from(new Set(rows.map((d) => d.run))).sort(), rows.length,
+                r.querySelectorAll('.mark-line path').length]; }"""
+    )
+    assert chart == [["acc", "loss"], ["lr-0.1", "lr-0.3"], 120, 4]  # 2 runs x 2 metrics x 30 steps
+    table = page.locator(".tnb-widget-view table").first
+    assert "lr-0.1" in table.inner_text() and "lr-0.3" in table.inner_text()
+    assert page.locator(".tnb-widget-view .tnb-alert-title").all_inner_texts() == ["loss plateau"]
+    assert page.locator(".tnb-widget-fallback").is_hidden()
+    assert page.errors == [] and page.blocked == []
+    page.context.close()
+
+
+def test_without_javascript_the_static_fallback_shows(chromium_browser, exported):  # noqa: F811
+    _, html = exported
+    page = _open(chromium_browser, html, javascript=False)
+    fallback = page.locator(".tnb-widget-fallback")
+    assert fallback.is_visible()
+    assert "lr-0.1" in fallback.inner_text() and "loss plateau" in fallback.inner_text()
+    page.context.close()
+
+
+def test_notebook_without_saved_state_keeps_the_fallback(chromium_browser, exported, tmp_path):  # noqa: F811
+    src, _ = exported
+    executed = nbformat.read(src, as_version=4)
+    assert WIDGET_STATE in executed.metadata["widgets"]
+    executed.metadata.pop("widgets")
+    bare = tmp_path / "bare.ipynb"
+    nbformat.write(executed, bare)
+    out = export_notebook(bare)
+    assert out == bare.with_suffix(".html").resolve()
+    page = _open(chromium_browser, out)
+    assert page.evaluate("typeof window.tnbNotebookWidgets") == "undefined"  # no state: no scripts inlined
+    # nbconvert then picks the output's text/html: the widgets' static table
+    assert page.locator(".tnb-widget-fallback").count() == 0
+    assert "lr-0.3" in page.locator(".jp-OutputArea-output .tnb-static").first.inner_text()
+    assert page.errors == [] and page.blocked == []
+    page.context.close()
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="is not a notebook"):
+        export_notebook(tmp_path / "x.txt")
+    with pytest.raises(FileNotFoundError, match="no notebook at"):
+        export_notebook(tmp_path / "missing.ipynb")
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "a.ipynb")
+    with pytest.raises(ValueError, match="is a directory"):
+        export_notebook(tmp_path / "a.ipynb", tmp_path)
