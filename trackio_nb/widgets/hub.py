@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 MAX_MESSAGES_PER_S = 5.0
 IDLE_POLL_S = 1.0
 FULL_SYNC_S = 20.0
-FLUSH_TIMEOUT_S = 5.0
+FLUSH_TIMEOUT_S = 5.0  # a new widget waits this long for a kernel run's queue to be stored
+FINAL_FLUSH_TIMEOUT_S = 1.0  # after each cell: short, so a slow server never holds the kernel
+ERROR_BACKOFF_S = 10.0  # a widget whose source failed is retried this much later
 
 Source = tuple[str, str]  # ("local", data directory) or ("remote", server URL)
 Entry = tuple[str, int, float, dict]  # run_id, step, timestamp, numbers
@@ -96,6 +98,7 @@ class Hub:
         self._idle_handle: asyncio.TimerHandle | None = None
         self._cell_hook = False
         self._ticking = False
+        self._retry_at: dict[int, float] = {}
 
     # -- sources -------------------------------------------------------------------------
 
@@ -198,7 +201,7 @@ class Hub:
             if final:
                 for live in list(self.live.values()):
                     if live.run.status == "running":
-                        live.run.flush(FLUSH_TIMEOUT_S)
+                        live.run.flush(FINAL_FLUSH_TIMEOUT_S)
             batch = self._drain()
             full = final or now - self._last_full >= FULL_SYNC_S
             if full:
@@ -225,13 +228,19 @@ class Hub:
         return batch
 
     def _update_one(self, widget: Subscriber, batch: list[Entry], full: bool) -> None:
+        now = time.monotonic()
+        if self._retry_at.get(id(widget), 0.0) > now:
+            return
         try:
             widget._update(batch, full=full, initial=False)
         except Exception as exc:  # noqa: BLE001 - a display problem must never stop training; it is shown and warned
+            self._retry_at[id(widget)] = now + ERROR_BACKOFF_S
             message = f"{type(exc).__name__}: {exc}"
             if getattr(widget, "error", None) != message:
                 widget.error = message  # type: ignore[attr-defined]
                 warnings.warn(f"trackio_nb widget {widget!r} could not update: {message}", stacklevel=2)
+        else:
+            self._retry_at.pop(id(widget), None)
 
     # -- kernel integration --------------------------------------------------------------
 
