@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -153,3 +157,60 @@ def test_report_function_writes_file_and_rejects_bad_paths(vision, tmp_path):
             tnb.report("vision", tmp_path)
         with pytest.raises(TypeError, match="path must be a file path"):
             tnb.report("vision", 3)
+
+
+def test_report_from_a_tracking_server_matches_the_local_one(vision, tmp_path):
+    from tests.remote_support import TOKEN, ServerProcess
+    from trackio_nb.remote.client_reader import RemoteReader
+
+    reader, _ = vision
+    server = ServerProcess(reader.root, cli=True).start()
+    try:
+        remote = collect(RemoteReader(server.url, TOKEN), "vision")
+        proc = run_python_cli(
+            ["report", "--project", "vision", "-o", str(tmp_path / "r.html"), "--server", server.url, "--json"],
+            env={"TRACKIO_NB_TOKEN": TOKEN},
+        )
+    finally:
+        server.stop()
+    local = collect(reader, "vision")
+    for field in ("runs", "metrics", "finals", "alerts", "config_columns", "best", "series", "primary_metric"):
+        assert _nan_free(getattr(remote, field)) == _nan_free(getattr(local, field)), field
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"project": "vision", "path": str((tmp_path / "r.html").resolve())}
+    assert "wide" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_cli_report_narrows_runs_and_metrics(vision, tmp_path):
+    reader, ids = vision
+    out = tmp_path / "narrow.html"
+    proc = run_python_cli(
+        ["report", "--project", "vision", "-o", str(out), "--runs", f"baseline,{ids['hot']}", "--metrics", "loss"],
+        env={"TRACKIO_NB_DIR": str(reader.root)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text(encoding="utf-8")
+    assert text.count('class="tnbr-name"') == 2 and ids["wide"] not in text and ids["hot"] in text
+    assert text.count('class="tnbr-chart"') == 1
+    bad = run_python_cli(
+        ["report", "--project", "vision", "--metrics", "nope"], env={"TRACKIO_NB_DIR": str(reader.root)}
+    )
+    assert bad.returncode != 0 and "no metric 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def run_python_cli(argv: list[str], env: dict[str, str]):
+    full = {k: v for k, v in os.environ.items() if not k.startswith("TRACKIO_NB_")}
+    return subprocess.run(
+        [sys.executable, "-m", "trackio_nb", *argv], env={**full, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+def _nan_free(value):
+    """NaN compares unequal to itself: spell it out so two reads can be compared."""
+    if isinstance(value, float) and math.isnan(value):
+        return "NaN"
+    if isinstance(value, dict):
+        return {k: _nan_free(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_free(v) for v in value]
+    return value

@@ -165,7 +165,12 @@ def collect(
     run_rows = []
     for row in frame.iter_rows(named=True):
         config = json.loads(row["config"]) if row["config"] else {}
-        run_rows.append({**row, "config": flatten_config(config) if isinstance(config, dict) else {}})
+        run_rows.append(
+            {
+                **{k: row[k] for k in ("id", "name", "group", "status", "created_at", "finished_at")},
+                "config": flatten_config(config) if isinstance(config, dict) else {},
+            }
+        )
     run_ids = [r["id"] for r in run_rows]
     logged = reader.metrics(project, run_ids) if run_ids else []
     if wanted_metrics is not None:
