@@ -212,11 +212,15 @@ def test_sync_skips_a_torn_last_line_and_leaves_live_outboxes(tmp_path, data_dir
         write = {"id": "t-1", "kind": "write", "project": "torn", "run_id": "dddddddddddd"}
         logs = encode_logs([(0, 1.0, {"x": 0.0}, None), (1, 1.0, {"x": 2.0}, None)])
         write |= {"logs": logs, "alerts": [], "config": None}
-        text = "\n".join(json.dumps(x) for x in (header, opened, write)) + '\n{"id": "t-2", "kind": "wri'
+        refused = {"id": "t-bad", "kind": "write", "project": "torn", "run_id": "dddddddddddd", "logs": "oops"}
+        lines = (header, opened, refused, write)
+        text = "\n".join(json.dumps(x) for x in lines) + '\n{"id": "t-2", "kind": "wri'
         (directory / "1-1-dddddddddddd.jsonl").write_text(text)
         report = sync(None, TOKEN, str(data_dir))  # the server recorded in the file
-        assert (report["delivered"], report["files_done"], report["remaining"]) == (2, 1, 0)
+        assert (report["delivered"], report["rejected"], report["files_done"], report["remaining"]) == (2, 1, 1, 0)
         _assert_exactly_once(server, "torn", "dddddddddddd", 2)
+        [kept] = [json.loads(line) for line in (directory / "rejected.jsonl").read_text().splitlines()]
+        assert kept == {"reason": "HTTP 400: 'logs' must be a list of groups", "batch": refused}
     finally:
         server.stop()
         if proc.poll() is None:
@@ -247,3 +251,13 @@ def test_finish_while_offline_is_quick_and_says_where_the_data_is(tmp_path, data
     assert f"`trackio-nb sync --server {url}`" in message
     kinds = [json.loads(line).get("kind") for line in (data_dir / outbox_file).read_text().splitlines()[1:]]
     assert kinds[0] == "open" and kinds[-1] == "status" and set(kinds[1:-1]) == {"write"}
+
+
+def test_resume_needs_the_server(data_dir, capsys):
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ConnectionError, match=f"cannot resume run 'base': the server at {url} is unreachable"):
+        tnb.init("offline-resume", name="base", resume="must", server_url=url, token=TOKEN)
+    run = tnb.init("offline-resume", name="base", resume="allow", server_url=url, token=TOKEN)
+    assert (run.name, run.resumed) == ("base", False)
+    assert f"cannot resume 'base' while {url} is unreachable; starting a new run" in capsys.readouterr().err
+    assert local_files(data_dir, "*.db*") == []
