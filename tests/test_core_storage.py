@@ -146,3 +146,23 @@ def test_newer_schema_is_refused(tmp_path):
     sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(RuntimeError, match="newer than this trackio_nb"):
         ensure_schema(sqlite3.connect(path))
+
+
+def test_grouping_irregular_steps_matches_a_plain_loop():
+    from trackio_nb.storage.writes import _group
+
+    logs = [
+        (0, 10.0, {"a": 1.0, "b": 2.0}, None),
+        (1, 11.0, {"a": 3.0, "b": 4.0}, {"note": '"x"'}),
+        (2, 12.0, {"b": 5.0, "a": 6.0}, None),  # same names, other order
+        (3, 13.0, {"c": 7.0}, None),
+        (4, 14.0, {}, {"note": '"y"'}),
+        (5, 15.0, {"a": 8.0, "b": 9.0}, None),
+    ]
+    series, texts = _group(logs)
+    assert series == {
+        "a": ([0, 1, 2, 5], [10.0, 11.0, 12.0, 15.0], [1.0, 3.0, 6.0, 8.0]),
+        "b": ([0, 1, 2, 5], [10.0, 11.0, 12.0, 15.0], [2.0, 4.0, 5.0, 9.0]),
+        "c": ([3], [13.0], [7.0]),
+    }
+    assert texts == [("note", 1, 11.0, '"x"'), ("note", 4, 14.0, '"y"')]

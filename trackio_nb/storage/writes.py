@@ -125,6 +125,38 @@ def _metric_keys(db: sqlite_utils.Database, state: SeriesState, names: Iterable[
         state.metric_keys[name] = key
 
 
+def _group(logs: Sequence[LogEntry]) -> tuple[dict[str, tuple[list[int], list[float], list[float]]], list]:
+    """Turn logged steps into one (steps, timestamps, values) series per metric.
+
+    Consecutive steps that log the same metrics in the same order (the usual training loop)
+    are transposed with zip() in C; only irregular steps pay a Python loop per value.
+    """
+    series: dict[str, tuple[list[int], list[float], list[float]]] = {}
+    texts: list[tuple[str, int, float, str]] = []
+    i, n = 0, len(logs)
+    while i < n:
+        names = tuple(logs[i][2])
+        j = i + 1
+        while j < n and tuple(logs[j][2]) == names:
+            j += 1
+        segment = logs[i:j]
+        steps = [e[0] for e in segment]
+        stamps = [e[1] for e in segment]
+        columns = zip(*(e[2].values() for e in segment), strict=True) if names else ()
+        for name, column in zip(names, columns, strict=True):
+            s = series.get(name)
+            if s is None:
+                s = series[name] = ([], [], [])
+            s[0].extend(steps)
+            s[1].extend(stamps)
+            s[2].extend(column)
+        for step, ts, _, others in segment:
+            if others:
+                texts.extend((name, step, ts, value) for name, value in others.items())
+        i = j
+    return series, texts
+
+
 _MERGE_SUMMARY = """
 INSERT INTO summaries (run_key, metric_key, count, last_step, last_timestamp, last_value,
                        min_value, min_step, max_value, max_step)
@@ -154,18 +186,7 @@ def write_batch(
     Numeric values become one packed chunk per metric plus a merged summary row; a series
     that saw a step again (a replaced value) has its summary recomputed from its chunks.
     """
-    series: dict[str, tuple[list[int], list[float], list[float]]] = {}
-    texts: list[tuple[str, int, float, str]] = []
-    for step, ts, numbers, others in logs:
-        for name, value in numbers.items():
-            s = series.get(name)
-            if s is None:
-                s = series[name] = ([], [], [])
-            s[0].append(step)
-            s[1].append(ts)
-            s[2].append(value)
-        if others:
-            texts.extend((name, step, ts, value) for name, value in others.items())
+    series, texts = _group(logs)
     with db.conn:
         _metric_keys(db, state, [*series, *(t[0] for t in texts)])
         chunks = []
