@@ -14,6 +14,7 @@ import json
 import sqlite3
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from datetime import datetime
@@ -118,10 +119,10 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
         return _json(store.apply(batch))
 
     def heartbeat(body: dict) -> Response:
-        project, run_id, now = _str(body, "project"), _str(body, "run_id"), body.get("now")
-        if type(now) not in (int, float):
-            raise HTTPError(400, "'now' must be a number")
-        return _json({"stop": stores.existing(project).heartbeat(run_id, float(now))})
+        # The server's clock, not the client's: readers compare heartbeats with the server's
+        # time, and a training machine's clock may be off by minutes.
+        project, run_id = _str(body, "project"), _str(body, "run_id")
+        return _json({"stop": stores.existing(project).heartbeat(run_id, time.time())})
 
     def stop_requested(body: dict) -> Response:
         project, run_id = _str(body, "project"), _str(body, "run_id")
