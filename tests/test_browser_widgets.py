@@ -42,7 +42,7 @@ display(dash)
 run = tnb.init({PROJECT!r}, name={EVIL!r})
 for step in range(1, 101):
     tnb.log({{"loss": 1.0 / step, "acc": step / 100}}, step=step)
-    time.sleep(0.06)
+    time.sleep({{sleep}})
 tnb.alert("done <b>bold</b>", "all 100 steps logged")
 tnb.finish()
 """
@@ -56,9 +56,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _notebook(path: Path) -> None:
+def _notebook(path: Path, sleep: float) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(CELL)]
+    nb.cells = [nbformat.v4.new_code_cell(CELL.replace("{sleep}", repr(sleep)))]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(nb, path)
 
@@ -118,7 +118,7 @@ def lab(tmp_path_factory):
         "TRACKIO_NB_DIR": str(root / "trackio_nb"),
     }
     env.pop("TRACKIO_NB_SERVER", None)
-    _notebook(root / "live.ipynb")
+    _notebook(root / "live.ipynb", sleep=0.06)
     log_path = root / "lab.log"
     log = log_path.open("w")
     proc = subprocess.Popen(
@@ -138,6 +138,7 @@ def lab(tmp_path_factory):
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--LabApp.extension_manager=readonly",
             "--allow-root",
+            '--ServerApp.jpserver_extensions={"jupyter_lsp": False, "jupyter_server_terminals": False}',
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -240,7 +241,7 @@ def test_static_page_from_saved_widget_state(browser, tmp_path, data_dir):
     from trackio_nb.widgets import notebook_page_html
 
     path = tmp_path / "live.ipynb"
-    _notebook(path)
+    _notebook(path, sleep=0.0)
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True).execute()
     page_path = tmp_path / "page.html"
@@ -255,6 +256,8 @@ def test_static_page_from_saved_widget_state(browser, tmp_path, data_dir):
     assert page.locator(".tnb-badge").first.inner_text() == "finished"
     assert _chart_counts(page) == {f"{EVIL}|loss": 100, f"{EVIL}|acc": 100}
     _check_escaped(page)
+    assert EVIL in page.locator(".tnb-plot svg").inner_html().replace("&lt;", "<").replace("&gt;", ">")  # legend text
+    assert page.locator(".tnb-root img").count() == 0
     # the log-scale toggle re-embeds once and keeps every point
     page.locator(".tnb-log-toggle").check()
     page.wait_for_function(
@@ -269,3 +272,50 @@ def test_static_page_from_saved_widget_state(browser, tmp_path, data_dir):
     page.close()
     saved = json.dumps(nb.metadata["widgets"])
     assert "cdn.jsdelivr" not in saved and "unpkg.com" not in saved
+
+
+def test_table_sorts_by_column_and_alert_data_folds(browser, tmp_path, data_dir):
+    import trackio_nb as tnb
+    from trackio_nb.widgets import AlertStream, RunTable, page_html
+
+    for name, steps, final in (("b", 5, 3.0), ("a", 20, 1.0), ("c", 10, 2.0)):
+        with tnb.init("sorting", name=name):
+            for i in range(steps):
+                tnb.log({"loss": final + steps - 1 - i})
+            if name == "c":
+                tnb.alert("custom <script>", level="info", data={"reason": "custom", "k": [1, 2], "note": "<b>x</b>"})
+    table, alerts = RunTable("sorting"), AlertStream("sorting")
+    path = tmp_path / "sorting.html"
+    path.write_text(page_html([table, alerts]), encoding="utf-8")
+    table.close()
+    alerts.close()
+
+    page = browser.new_page()
+    guard = Guard(page, ())
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+
+    def names() -> list[str]:
+        return page.locator(".tnb-run-table td.tnb-name").all_inner_texts()
+
+    assert names() == ["b", "a", "c"]  # oldest first
+    page.locator(".tnb-run-table th[data-key=last_step]").click()
+    assert names() == ["b", "c", "a"]
+    page.locator(".tnb-run-table th[data-key=last_step]").click()
+    assert names() == ["a", "c", "b"]
+    page.locator(".tnb-run-table th[data-key='m:loss']").click()
+    assert names() == ["a", "c", "b"]  # last loss 1, 2, 3
+    assert page.locator(".tnb-run-table td.tnb-step").all_inner_texts() == ["19", "9", "4"]
+    page.locator(".tnb-run-table th[data-key=name]").click()
+    assert names() == ["a", "b", "c"]
+    page.locator(".tnb-alert details summary").click()
+    folded = json.loads(page.locator(".tnb-alert details pre").inner_text())
+    assert folded == {"reason": "custom", "k": [1, 2], "note": "<b>x</b>"}
+    assert page.locator(".tnb-alert-title").inner_text() == "custom <script>"
+    assert page.locator(".tnb-root b, .tnb-root script").count() == 0
+    page.locator(".tnb-level-filter").select_option("warn")
+    assert page.locator(".tnb-alert").count() == 0
+    page.locator(".tnb-level-filter").select_option("info")
+    assert page.locator(".tnb-alert").count() == 1
+    guard.check()
+    page.close()
