@@ -10,6 +10,7 @@ import pytest
 
 import trackio_nb as tnb
 from tests.remote_support import TOKEN, ServerProcess, client_env, local_files, spawn, wait_for_line, wait_until
+from trackio_nb.cli import main as cli_main
 
 
 @pytest.fixture(scope="module")
@@ -120,13 +121,13 @@ def test_stop_request_through_the_server_reaches_the_run(server, data_dir):
     run_id = wait_for_line(out, "id ", proc).split()[1]
     api = tnb.Api(server.url, TOKEN)
     wait_until(lambda: api.run("stops", run_id).metrics() == ["x"])
-    api.stop("stops", "long")
+    assert cli_main(["stop", "--project", "stops", "--run", "long", "--server", server.url, "--token", TOKEN]) == 0
     assert wait_for_line(out, "stopped", proc, timeout=5) == "stopped True"
     assert proc.wait(30) == 0, err.read_text()
     assert api.run("stops", run_id).status == "finished"
 
 
-def test_in_process_remote_run_resume_and_config(server, data_dir):
+def test_in_process_remote_run_resume_and_config(server, data_dir, monkeypatch):
     run = tnb.init("inproc", name="again", config={"a": 1}, server_url=server.url, token=TOKEN)
     run.log({"m": 1.0})
     run.log({"m": 2.0})
@@ -142,6 +143,11 @@ def test_in_process_remote_run_resume_and_config(server, data_dir):
     assert view.final_metrics("max") == {"m": 2.0}
     with pytest.raises(ValueError, match="resume='must' but project 'inproc' has no run named 'nobody'"):
         tnb.init("inproc", name="nobody", resume="must", server_url=server.url, token=TOKEN)
+    assert local_files(data_dir, "*") == []
+    # M9: with TRACKIO_NB_SERVER set, a plain Api() reads the server, never an empty local directory.
+    monkeypatch.setenv("TRACKIO_NB_SERVER", server.url)
+    monkeypatch.setenv("TRACKIO_NB_TOKEN", TOKEN)
+    assert [(v.id, v.status) for v in tnb.Api().runs("inproc")] == [(run.id, "finished")]
     assert local_files(data_dir, "*") == []
 
 
