@@ -209,8 +209,7 @@ class Hub:
             for widget in list(self.subscribers):
                 self._update_one(widget, batch, full)
             for rid in [rid for rid, lr in self.live.items() if lr.run.status != "running"]:
-                if not any(e[0] == rid for e in self.pending):
-                    self._forget(rid)
+                self._forget(rid)  # an ended run logs no more; its rows were all read above
         finally:
             self._ticking = False
 
