@@ -27,6 +27,9 @@ CHARTS_JS = """() => Array.from(document.querySelectorAll('.tnbr-chart')).map((e
   };
 })"""
 
+BRIGHT_LINES = """(n) => Array.from(document.querySelectorAll('.tnbr-chart')[1].querySelectorAll('.mark-line path'))
+  .filter((p) => (p.getAttribute('opacity') || '1') === '1').length === n"""
+
 XSS = {
     "project": "<i>proj</i>\"'&",
     "run": "<script>window.__pwned = 1</script>",
@@ -100,14 +103,38 @@ def test_report_offline_shows_runs_alerts_and_one_chart_per_metric(chromium_brow
 
 
 def test_legend_click_toggles_runs(chromium_browser, vision_report):  # noqa: F811
-    path, _, _ = vision_report
+    path, ids, _ = vision_report
     page = _open(chromium_browser, path)
     before = page.evaluate(CHARTS_JS)[1]["opacities"]
     assert before == ["1", "1", "1"]
-    page.locator(".tnbr-chart").nth(1).locator(".role-legend-label text").first.click()
-    page.wait_for_timeout(100)
-    after = page.evaluate(CHARTS_JS)[1]["opacities"]
-    assert sorted(after) == ["0.12", "0.12", "1"]
+    chart = page.locator(".tnbr-chart").nth(1)
+    labels = chart.locator(".role-legend-label text")
+    # legend entry -> its colour; a line is bright (opacity 1) or dimmed (0.12)
+    colours = dict(
+        zip(
+            labels.all_text_contents(),
+            chart.locator(".role-legend-symbol path").evaluate_all("ps => ps.map((p) => p.getAttribute('stroke'))"),
+            strict=True,
+        )
+    )
+    assert sorted(colours) == sorted(["baseline", f"wide ({ids['wide']})", f"wide ({ids['hot']})"])
+
+    def bright():
+        return sorted(
+            chart.locator(".mark-line path").evaluate_all(
+                "ps => ps.filter((p) => (p.getAttribute('opacity') || '1') === '1').map((p) => p.getAttribute('stroke'))"
+            )
+        )
+
+    labels.filter(has_text="baseline").click()
+    page.wait_for_function(BRIGHT_LINES, arg=1)
+    assert bright() == [colours["baseline"]]
+    labels.filter(has_text=ids["hot"]).click(modifiers=["Shift"])
+    page.wait_for_function(BRIGHT_LINES, arg=2)
+    assert bright() == sorted([colours["baseline"], colours[f"wide ({ids['hot']})"]])
+    chart.locator("svg.marks").dblclick(position={"x": 5, "y": 5})
+    page.wait_for_function(BRIGHT_LINES, arg=3)
+    assert bright() == sorted(colours.values())
     assert page.errors == []
     page.context.close()
 
