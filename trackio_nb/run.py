@@ -76,7 +76,8 @@ class Run:
             except watchers.CustomRuleError as exc:  # fn failed: keep the built-in rules' alerts, raise its error
                 self._raise_watcher_alerts(exc.fired, step)
                 raise exc.error from None
-            self._raise_watcher_alerts(fired_alerts, step)
+            if fired_alerts:
+                self._raise_watcher_alerts(fired_alerts, step)
         for listener in self._listeners:
             listener(step, now, numbers)
 

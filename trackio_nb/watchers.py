@@ -41,10 +41,11 @@ class Watcher:
     __slots__ = (
         "_best",
         "_count",
-        "_max_alerted",
-        "_min_alerted",
+        "_high",
+        "_low",
         "_nan_alerted",
         "_recent",
+        "_side",
         "_sign",
         "_spike_margin",
         "fn",
@@ -86,10 +87,11 @@ class Watcher:
         self._sign = 1.0 if mode == "min" else -1.0
         self._spike_margin = None if spike_factor is None else spike_factor - 1.0
         self._recent: deque[float] | None = None if spike_factor is None else deque(maxlen=window)
+        self._low = -math.inf if min_value is None else min_value
+        self._high = math.inf if max_value is None else max_value
         self._nan_alerted = False
-        self._max_alerted = False
-        self._min_alerted = False
-        self._best: float | None = None
+        self._side = 0  # 1 while above max_value, -1 while below min_value
+        self._best = math.inf if mode == "min" else -math.inf
         self._count = 0
 
     def observe(self, value: float, step: int) -> list[dict] | None:
@@ -102,22 +104,18 @@ class Watcher:
             return fired
         if self._nan_alerted:
             self._nan_alerted = False
-        limit = self.max_value
-        if limit is not None:
-            if value > limit:
-                if not self._max_alerted:
-                    self._max_alerted = True
-                    fired = [self._max_alert(value, step)]
-            elif self._max_alerted:
-                self._max_alerted = False
-        limit = self.min_value
-        if limit is not None:
-            if value < limit:
-                if not self._min_alerted:
-                    self._min_alerted = True
-                    fired = _append(fired, self._min_alert(value, step))
-            elif self._min_alerted:
-                self._min_alerted = False
+        # thresholds: one chained comparison on the common path (absent bounds are -inf / +inf);
+        # above-max and below-min exclude each other, so one `_side` tracks the excursion
+        if self._low <= value <= self._high:
+            if self._side:
+                self._side = 0
+        elif value > self._high:
+            if self._side != 1:
+                self._side = 1
+                fired = [self._max_alert(value, step)]
+        elif self._side != -1:
+            self._side = -1
+            fired = [self._min_alert(value, step)]
         recent = self._recent
         if recent is not None:
             if len(recent) == self.window:
@@ -126,9 +124,9 @@ class Watcher:
                     fired = _append(fired, self._spike_alert(value, step, avg))
             recent.append(value)
         if self.patience is not None:
-            best = self._best
-            # improvement = how far value beats best in direction `mode` (x * -1.0 is exact)
-            if best is None or (best - value) * self._sign > self.min_delta:
+            # improvement = how far value beats best in direction `mode` (x * -1.0 is exact);
+            # the best starts at +inf (min) / -inf (max), so the first value always becomes it
+            if (self._best - value) * self._sign > self.min_delta:
                 self._best = value
                 self._count = 0
             else:
@@ -350,7 +348,10 @@ class WatcherSet:
         finally:
             lock.release()
         # Custom rules run outside the lock: user code may log, alert or take its time.
-        for metric, watcher in self._custom:
+        custom = self._custom
+        if not custom:
+            return _NO_ALERTS if fired is None else fired
+        for metric, watcher in custom:
             value = numbers.get(metric)
             if value is not None:
                 try:
