@@ -186,3 +186,42 @@ def test_markup_in_names_configs_and_alerts_is_shown_as_text(chromium_browser, x
     assert static.locator("#tnbr-alerts code").first.inner_text() == '{"note": "' + XSS["data"] + '"}'
     assert static.locator("img").count() == 0
     static.context.close()
+
+
+HOST_PROBE = """export default {
+  initialize({ model }) { model.set("initialized", true); },
+  render({ model, el }) {
+    const draw = () => { el.textContent = `${model.get("n")} ${model.get("initialized")}`; };
+    model.on("change:n", draw);
+    draw();
+    el.dataset.sendReturns = String(model.send({ type: "stop" }));
+    model.save_changes();
+    return () => model.off("change:n", draw);
+  },
+};"""
+
+
+def test_widget_host_gives_modules_the_anywidget_model_surface(chromium_browser, tmp_path):  # noqa: F811
+    from trackio_nb.report.page import asset
+
+    page_file = tmp_path / "host.html"
+    page_file.write_text(f"<div id=w></div><script>{asset('widget_host.js')}</script>", encoding="utf-8")
+    page = offline_page(chromium_browser)
+    page.goto(page_file.as_uri())
+    result = page.evaluate(
+        """async (esm) => {
+        const el = document.getElementById('w');
+        const { model, cleanup } = await window.tnbWidgetHost.mount(el, esm, '.probe{color:red}', { n: 1 });
+        const seen = [el.textContent, el.dataset.sendReturns];
+        model.set('n', 2);
+        seen.push(el.textContent);
+        cleanup();
+        model.set('n', 3);
+        seen.push(el.textContent, model.get('n'), document.querySelectorAll('style').length);
+        return seen;
+    }""",
+        HOST_PROBE,
+    )
+    assert result == ["1 true", "undefined", "2 true", "2 true", 3, 1]
+    assert page.errors == []
+    page.context.close()

@@ -214,3 +214,39 @@ def _nan_free(value):
     if isinstance(value, list):
         return [_nan_free(v) for v in value]
     return value
+
+
+def test_tnb_report_is_the_function_before_and_after_the_module_is_imported(tmp_path):
+    code = """
+import trackio_nb as tnb
+run = tnb.init("p", "r"); run.log({"x": 1.0}); run.finish()
+first = tnb.report("p", "a.html")          # resolved lazily: the function
+import trackio_nb.report
+from trackio_nb.report import report
+second = tnb.report("p", "b.html")         # now the attribute is the module: still callable
+print(report.__module__, first.name, second.name)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**os.environ, "TRACKIO_NB_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["trackio_nb.report", "a.html", "b.html"]
+    assert (tmp_path / "a.html").read_text(encoding="utf-8").count('class="tnbr-chart"') == 1
+
+
+def test_runs_without_metrics_give_a_report_without_charts(tmp_path):
+    import trackio_nb as tnb
+
+    tnb.init("quiet", "idle", config={"lr": 0.1}, dir=tmp_path).finish()
+    with data_dir_env(tmp_path):
+        data = collect(LocalReader(tmp_path), "quiet")
+        text = tnb.report("quiet", tmp_path / "q.html").read_text(encoding="utf-8")
+    assert (data.metrics, data.best, data.primary_metric, data.alerts) == ([], {}, None, [])
+    assert data.config_columns == ["lr"]  # one run: all of its config
+    assert "No numeric metrics to chart." in text and "No alerts." in text
+    assert 'id="tnbr-run-counts">1: <span class="tnbr-count tnbr-finished">1 finished</span>' in text
