@@ -55,7 +55,10 @@ class RemoteBackend:
         self._http = make_client(self.server_url, token, read_timeout=SEND_TIMEOUT_S)
         self._directory = outbox_dir(root)
         self._outbox: OutboxFile | None = None
-        self._pending: deque[tuple[bytes, int, int]] = deque()  # (body, steps, alerts), oldest first
+        # Queued batches, oldest first: (body if it could not be written to disk else None,
+        # (offset, length) in the outbox file, steps, alerts). Bodies on disk are read back
+        # when sent, so a long outage costs disk, not memory.
+        self._pending: deque[tuple[bytes | None, tuple[int, int] | None, int, int]] = deque()
         self._lock = threading.Lock()  # guards _pending and the outbox file
         self._send_lock = threading.Lock()  # one sender at a time: batches arrive in order
         self._nonce = secrets.token_hex(8)
@@ -161,8 +164,8 @@ class RemoteBackend:
                 time.sleep(min(BACKOFF_MIN_S, max(0.0, deadline - time.monotonic())))
         with self._lock:
             if self._pending:
-                steps = sum(p[1] for p in self._pending)
-                alerts = sum(p[2] for p in self._pending)
+                steps = sum(p[2] for p in self._pending)
+                alerts = sum(p[3] for p in self._pending)
                 path = self._outbox.path if self._outbox is not None else self._directory
                 _say(
                     f"trackio_nb: run {self.name!r}: {len(self._pending)} batch(es) ({steps} steps, {alerts} alerts)"
@@ -223,12 +226,12 @@ class RemoteBackend:
 
     def _enqueue(self, body: bytes, steps: int, alerts: int) -> None:
         with self._lock:
-            self._pending.append((body, steps, alerts))
             try:
                 if self._outbox is None:
                     self._outbox = OutboxFile(self._directory, self.server_url, self.project, self.run_id or "")
-                self._outbox.append(body)
+                self._pending.append((None, self._outbox.append(body), steps, alerts))
             except OSError as exc:  # the batch stays in memory; say once that it is not on disk
+                self._pending.append((body, None, steps, alerts))
                 self._report("disk", f"trackio_nb: cannot write the outbox in {self._directory} ({exc})")
 
     def _drain(self, deadline: float | None = None, lock_wait: float | None = None) -> None:
@@ -245,7 +248,7 @@ class RemoteBackend:
                     timeout = min(timeout, deadline - time.monotonic())
                     if timeout <= 0:
                         return
-                if self._post(self._pending[0][0], timeout) == RETRY:
+                if self._post(self._head(), timeout) == RETRY:
                     return
                 with self._lock:
                     self._pending.popleft()
@@ -253,6 +256,11 @@ class RemoteBackend:
                         self._outbox.discard()
         finally:
             self._send_lock.release()
+
+    def _head(self) -> bytes:
+        with self._lock:
+            body, where, _, _ = self._pending[0]
+            return body if where is None else self._outbox.read(*where)
 
     def _post(self, body: bytes, timeout: float) -> str:
         outcome, detail = send_batch(self._http, body, timeout)

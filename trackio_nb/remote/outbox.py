@@ -40,21 +40,34 @@ class OutboxFile:
         self.header = {"outbox": FORMAT, "server": server_url, "project": project, "run_id": run_id}
         self.path: Path | None = None
         self._fd: int | None = None
+        self._size = 0
 
-    def append(self, body: bytes) -> None:
-        """Write one encoded batch as one line and fsync it before returning."""
+    def append(self, body: bytes) -> tuple[int, int]:
+        """Write one encoded batch as one line, fsync it; returns where it is (offset, length)."""
         if self._fd is None:
             self._create()
+        offset = self._size
         _write_all(self._fd, body + b"\n")
         os.fsync(self._fd)
+        self._size += len(body) + 1
+        return offset, len(body)
+
+    def read(self, offset: int, length: int) -> bytes:
+        """A batch this file holds (so queued batches need not stay in memory)."""
+        data = os.pread(self._fd, length, offset)
+        if len(data) != length:
+            raise OSError(f"outbox file {self.path} is shorter than expected")
+        return data
 
     def _create(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         stem = f"{time.time_ns()}-{os.getpid()}-{self.header['run_id']}"
         temp = self.directory / (stem + ".tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o600)
+        fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_EXCL, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        _write_all(fd, wire.dumps(self.header) + b"\n")
+        header = wire.dumps(self.header) + b"\n"
+        _write_all(fd, header)
+        self._size = len(header)
         os.fsync(fd)
         final = self.directory / (stem + SUFFIX)
         os.rename(temp, final)  # visible to others only once locked and headed
