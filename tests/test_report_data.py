@@ -78,6 +78,9 @@ def test_direction_guess():
     assert direction_for("train/accuracy") == "max"
     assert direction_for("eval/f1") == "max"
     assert direction_for("error_rate") == "min"
+    assert direction_for("heatmap_loss") == "min"  # a loss, whatever else its name holds
+    assert direction_for("top5_accuracy_error") == "min"
+    assert direction_for("episode_reward") == "max"
 
 
 def test_collect_exact_values(vision):

@@ -23,6 +23,7 @@ CHART_POINTS = 12_000
 """Points budget of one chart (all its runs): long histories are downsampled to fit it."""
 MAX_SERIES_POINTS = 1_000
 MIN_SERIES_POINTS = 40
+MINIMIZE_HINTS = ("loss", "err", "perplexity", "ppl", "mse", "mae", "regret")
 MAXIMIZE_HINTS = ("acc", "f1", "auc", "precision", "recall", "score", "reward", "return", "iou", "map", "bleu")
 
 
@@ -47,6 +48,8 @@ class ReportData:
 def direction_for(metric: str) -> str:
     """'max' for metrics that read as a score (accuracy, f1, reward …), else 'min' (losses, errors)."""
     leaf = metric.lower().rsplit("/", 1)[-1]
+    if any(hint in leaf for hint in MINIMIZE_HINTS):
+        return "min"
     return "max" if any(hint in leaf for hint in MAXIMIZE_HINTS) else "min"
 
 

@@ -13,6 +13,7 @@ from html import escape
 from importlib import resources
 from typing import Any
 
+from .components import run_labels
 from .data import ReportData
 from .static import alert_timeline, header, run_table
 
@@ -38,11 +39,12 @@ def inline_script(source: str) -> str:
 def _chart_sections(data: ReportData) -> str:
     if not data.metrics:
         return '<p class="tnbr-empty">No numeric metrics to chart.</p>'
+    labels = run_labels(data.runs)
     boxes = []
     for index, metric in enumerate(data.metrics):
         lines = len(data.series.get(metric, []))
         best = data.best.get(metric)
-        best_note = f" · best: {escape(best['run'])} ({best['direction']})" if best else ""
+        best_note = f" · best: {escape(labels[best['run_id']])} ({best['direction']})" if best else ""
         boxes.append(
             f'<div class="tnbr-chart-box" id="tnbr-chart-box-{index}">'
             f"<h3>{escape(metric)}</h3>"
@@ -54,7 +56,7 @@ def _chart_sections(data: ReportData) -> str:
     return '<div class="tnbr-charts">' + "".join(boxes) + "</div>"
 
 
-def render_page(data: ReportData, blob: dict[str, Any], modules: dict[str, dict[str, str]], vega: str) -> str:
+def render_page(data: ReportData, blob: dict[str, Any], modules: dict[str, str], vega: str) -> str:
     """The whole HTML document for a report."""
     per = data.points_per_series
     css = asset("report.css").replace("</", "<\\/")
