@@ -128,21 +128,22 @@ def _series(reader: Reader, project: str, runs: list[dict], metrics: list[str], 
     series: dict[str, list[dict[str, Any]]] = {m: [] for m in metrics}
     for run in runs:
         frame = reader.history(project, run["id"], metrics)
+        all_steps = frame["step"].to_numpy()
         for metric in metrics:
             if metric not in frame.columns or not frame.schema[metric].is_numeric():
                 continue
-            part = frame.select("step", metric).drop_nulls(metric)
-            if part.is_empty():
+            column = frame[metric]
+            logged = column.is_not_null().to_numpy()  # a logged NaN is not null: it stays
+            if not logged.any():
                 continue
-            steps = part["step"].to_numpy()
-            values = part[metric].to_numpy().astype(np.float64, copy=False)
+            steps = all_steps[logged]
+            values = column.to_numpy()[logged].astype(np.float64, copy=False)
             keep = downsample(steps, values, per_series)
             series[metric].append(
                 {
                     "run_id": run["id"],
                     "steps": steps[keep].tolist(),
                     "values": [_chart_value(v) for v in values[keep].tolist()],
-                    "count": len(values),
                 }
             )
     return series
