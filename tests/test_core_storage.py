@@ -166,3 +166,24 @@ def test_grouping_irregular_steps_matches_a_plain_loop():
         "c": ([3], [13.0], [7.0]),
     }
     assert texts == [("note", 1, 11.0, '"x"'), ("note", 4, 14.0, '"y"')]
+
+
+def test_a_batch_that_fails_midway_stores_nothing(data_dir, monkeypatch):
+    import time
+
+    from trackio_nb.storage import writes
+    from trackio_nb.storage.records import RunRecord, SeriesState
+
+    db = writes.open_db(project_path("atomic"), "atomic")
+    key = writes.create_run(db, RunRecord("id0", "r", None, {}, time.time(), "h", 1))
+    logs = [(0, 1.0, {"a": 1.0}, {"note": '"x"'})]
+
+    def boom(*args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(writes, "summarize", boom)  # fails after the chunk insert
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        writes.write_batch(db, key, SeriesState(), logs)
+    counts = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("chunks", "text_values", "metric_names")]
+    assert counts == [0, 0, 0]
+    assert db.conn.in_transaction is False

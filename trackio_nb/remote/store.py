@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -18,7 +17,6 @@ import sqlite_utils
 
 from ..names import new_run_name
 from ..storage import connect, project_path, validate_project, writes
-from ..storage.connection import BUSY_TIMEOUT_S
 from ..storage.queries import LEVELS
 from ..storage.records import AlertRecord, RunRecord, SeriesState
 from .wire import decode_logs
@@ -33,41 +31,12 @@ class UnknownRun(LookupError):
     """A batch names a run the project does not hold."""
 
 
-class _HeldConnection(sqlite3.Connection):
-    """A connection whose `with conn:` blocks neither commit nor roll back while `held`.
-
-    The storage write functions each wrap their statements in `with db.conn:`; the server
-    holds one outer transaction around a whole batch plus its id, so that both land or neither.
-    """
-
-    held = False
-
-    def __exit__(self, exc_type, exc, tb):
-        if self.held:
-            return False
-        return super().__exit__(exc_type, exc, tb)
-
-    def commit(self) -> None:
-        if not self.held:
-            super().commit()
-
-
-def _open_held(path: Path, project: str) -> _HeldConnection:
-    connect(path, create=True, project=project).close()  # create the file and migrate it
-    conn = sqlite3.connect(
-        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, factory=_HeldConnection
-    )
-    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
-
-
 class ProjectStore:
     """One project's database on the server: one connection, one lock, cached run keys."""
 
     def __init__(self, root: Path, project: str) -> None:
         self.project = project
-        self.conn = _open_held(project_path(project, root), project)
+        self.conn = connect(project_path(project, root), create=True, project=project)
         self.db = sqlite_utils.Database(self.conn)
         self.lock = threading.Lock()
         self._keys: dict[str, int] = {}
@@ -111,24 +80,20 @@ class ProjectStore:
     # -- inside the lock ---------------------------------------------------------------------
 
     def _in_transaction(self, fn, batch_id: str | None):
-        conn = self.conn
-        conn.held = True
-        conn.execute("BEGIN IMMEDIATE")
+        """Run `fn` and record `batch_id` in one transaction: both land or neither."""
         try:
-            result = fn()
-            if batch_id is not None:
-                conn.execute("INSERT INTO applied_batches (id, applied_at) VALUES (?, ?)", (batch_id, time.time()))
-            conn.execute("COMMIT")
+            with writes.transaction(self.conn):
+                result = fn()
+                if batch_id is not None:
+                    self.conn.execute(
+                        "INSERT INTO applied_batches (id, applied_at) VALUES (?, ?)", (batch_id, time.time())
+                    )
             return result
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             # Cached metric keys and last steps may name rows the rollback removed.
             self._states.clear()
             self._keys.clear()
             raise
-        finally:
-            conn.held = False
 
     def _key(self, run_id: str) -> int:
         key = self._keys.get(run_id)

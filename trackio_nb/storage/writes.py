@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlite_utils
@@ -20,6 +21,32 @@ from .schema import write_summary_from_chunks
 from .summary import summarize
 
 
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """One atomic unit: BEGIN IMMEDIATE (the write lock up front, waiting on the busy
+    timeout instead of failing on upgrade), or a savepoint inside an open transaction (the
+    server holds one around a whole batch and its id)."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT tnb_write")
+        try:
+            yield
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK TO SAVEPOINT tnb_write")
+                conn.execute("RELEASE SAVEPOINT tnb_write")
+            raise
+        conn.execute("RELEASE SAVEPOINT tnb_write")
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def open_db(path: Path, project: str) -> sqlite_utils.Database:
     """Open (creating if needed) the project database for writing."""
     return sqlite_utils.Database(connect(path, create=True, project=project))
@@ -27,7 +54,7 @@ def open_db(path: Path, project: str) -> sqlite_utils.Database:
 
 def create_run(db: sqlite_utils.Database, run: RunRecord) -> int:
     """Insert a run with status `running`; returns its integer key."""
-    with db.conn:
+    with transaction(db.conn):
         table = db.table("runs")
         table.insert(
             {
@@ -53,7 +80,7 @@ def latest_run_named(db: sqlite_utils.Database, name: str) -> dict | None:
 
 def resume_run(db: sqlite_utils.Database, key: int, *, host: str, pid: int, now: float) -> tuple[int, SeriesState]:
     """Mark run `key` running again in this process; returns its next step and series state."""
-    with db.conn:
+    with transaction(db.conn):
         db.table("runs").update(
             key,
             {
@@ -85,7 +112,7 @@ def set_status(
     if durable:
         db.execute("PRAGMA synchronous = FULL")
     try:
-        with db.conn:
+        with transaction(db.conn):
             db.table("runs").update(key, {"status": status, "finished_at": finished_at})
     finally:
         if durable:
@@ -93,12 +120,12 @@ def set_status(
 
 
 def set_config(db: sqlite_utils.Database, key: int, config: dict) -> None:
-    with db.conn:
+    with transaction(db.conn):
         db.table("runs").update(key, {"config": json.dumps(config, allow_nan=True)})
 
 
 def heartbeat(db: sqlite_utils.Database, key: int, now: float) -> None:
-    with db.conn:
+    with transaction(db.conn):
         db.execute("UPDATE runs SET heartbeat_at = ? WHERE key = ?", [now, key])
 
 
@@ -110,7 +137,7 @@ def stop_requested(db: sqlite_utils.Database, key: int) -> bool:
 def request_stop(conn: sqlite3.Connection, run_id: str, now: float) -> bool:
     """Ask run `run_id` to stop; returns False if no such run."""
     db = sqlite_utils.Database(conn)
-    with db.conn:
+    with transaction(db.conn):
         cursor = db.execute("UPDATE runs SET stop_requested_at = ? WHERE id = ?", [now, run_id])
         return cursor.rowcount == 1
 
@@ -187,7 +214,7 @@ def write_batch(
     that saw a step again (a replaced value) has its summary recomputed from its chunks.
     """
     series, texts = _group(logs)
-    with db.conn:
+    with transaction(db.conn):
         _metric_keys(db, state, [*series, *(t[0] for t in texts)])
         chunks = []
         merges = []
