@@ -5,7 +5,8 @@ offline it shows nothing for widgets. This export uses nbconvert's `lab` templat
 CDN scripts removed and inlines instead: the Vega bundle (once), the widget host shim and
 a boot script that renders each saved widget view from the notebook's widget state
 (anywidget models run their saved `_esm`; boxes lay out their children). Each widget's
-`text/html` fallback is kept and shows when JavaScript is off.
+`text/html` (else `text/plain`) fallback is kept inside its view: it shows when JavaScript is
+off, and for widgets this page cannot render (other libraries' non-anywidget widgets).
 
     trackio-nb export notebook.ipynb [-o notebook.html] [--execute]
 """
@@ -32,6 +33,8 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 </script>
 {%- if 'text/html' in output.data %}
 <div class="tnb-widget-fallback">{{ output.data['text/html'] }}</div>
+{%- elif 'text/plain' in output.data %}
+<pre class="tnb-widget-fallback">{{ output.data['text/plain'] | escape }}</pre>
 {%- endif %}
 </div>
 {%- endblock data_widget_view -%}
