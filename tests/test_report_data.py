@@ -253,3 +253,24 @@ def test_runs_without_metrics_give_a_report_without_charts(tmp_path):
     assert data.config_columns == ["lr"]  # one run: all of its config
     assert "No numeric metrics to chart." in text and "No alerts." in text
     assert 'id="tnbr-run-counts">1: <span class="tnbr-count tnbr-finished">1 finished</span>' in text
+
+
+def test_report_spec_adds_legend_toggle_and_best_line_only_where_missing():
+    from trackio_nb.report.components import report_spec
+    from trackio_nb.widgets.spec import compare_spec
+
+    spec = compare_spec("step")
+    out = report_spec(spec, "abc123abc123")
+    unit = out["spec"]
+    assert unit["params"] == [{"name": "tnb_pick", "select": {"type": "point", "fields": ["run"]}, "bind": "legend"}]
+    assert unit["encoding"]["opacity"] == {"condition": {"param": "tnb_pick", "value": 1.0}, "value": 0.12}
+    assert unit["encoding"]["strokeWidth"]["condition"]["test"] == 'datum.run_id === "abc123abc123"'
+    assert "params" not in spec["spec"] and "strokeWidth" not in spec["spec"]["encoding"]  # input untouched
+    # a spec that already toggles runs keeps its own params; no best run: no stroke rule
+    own = json.loads(json.dumps(spec))
+    own["spec"]["params"] = [{"name": "mine", "select": "interval"}]
+    kept = report_spec(own, None)
+    assert kept["spec"]["params"] == [{"name": "mine", "select": "interval"}]
+    assert "opacity" not in kept["spec"]["encoding"] and "strokeWidth" not in kept["spec"]["encoding"]
+    layered = {"layer": [spec["spec"]], "encoding": {}}
+    assert report_spec(layered, "x") is layered

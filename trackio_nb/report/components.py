@@ -64,24 +64,20 @@ def alert_state(data: ReportData) -> dict[str, Any]:
 def report_spec(spec: dict[str, Any], best_run_id: str | None) -> dict[str, Any]:
     """The chart spec for a report: legend entries toggle runs, the best run's line is thicker.
 
-    Applied to the unit spec (inside a facet, if any); a spec whose unit already sets
-    `params`, `opacity` or `strokeWidth`, or has layers, is returned unchanged.
+    Applied to the unit spec (inside a facet, if any), each part only where the widget's spec
+    does not already set it (`params`/`opacity`, `strokeWidth`); a layered spec is left as is.
     """
     unit = spec.get("spec", spec)
-    encoding = unit.get("encoding")
-    if (
-        not isinstance(encoding, dict)
-        or "layer" in unit
-        or {"opacity", "strokeWidth"} & set(encoding)
-        or "params" in unit
-    ):
+    if not isinstance(unit.get("encoding"), dict) or "layer" in unit:
         return spec
     copy = json.loads(json.dumps(spec))
     target = copy.get("spec", copy)
-    target["params"] = [{"name": "tnb_pick", "select": {"type": "point", "fields": ["run"]}, "bind": "legend"}]
-    target["encoding"]["opacity"] = {"condition": {"param": "tnb_pick", "value": 1.0}, "value": 0.12}
-    if best_run_id is not None:
-        target["encoding"]["strokeWidth"] = {
+    encoding = target["encoding"]
+    if "params" not in target and "opacity" not in encoding:
+        target["params"] = [{"name": "tnb_pick", "select": {"type": "point", "fields": ["run"]}, "bind": "legend"}]
+        encoding["opacity"] = {"condition": {"param": "tnb_pick", "value": 1.0}, "value": 0.12}
+    if best_run_id is not None and "strokeWidth" not in encoding:
+        encoding["strokeWidth"] = {
             "condition": {"test": f"datum.run_id === {json.dumps(best_run_id)}", "value": 3.5},
             "value": 1.4,
         }
