@@ -136,6 +136,8 @@ def test_watch_again_replaces_the_metrics_rules():
     log_series(run, "loss", [5.0, NAN, -1.0])
     assert fired(run) == [(2, "loss", "min_exceeded")]
     assert run.should_stop() is False
+    with pytest.warns(UserWarning, match=r"dropped its 1 watcher\(s\)"):
+        tnb.init("watch-replace")
 
 
 # -- spike ----------------------------------------------------------------------------------
