@@ -10,7 +10,7 @@ from tests.test_report_support import (
     data_dir_env,
     offline_page,
 )
-from trackio_nb.export import WIDGET_STATE, execute_notebook, export_notebook
+from trackio_nb.export import export_notebook
 
 CELLS = [
     "import trackio_nb as tnb",
@@ -28,12 +28,13 @@ CELLS = [
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("nbexp")
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    with data_dir_env(root / "data"):
-        execute_notebook(nb, root)  # what JupyterLab's "save widget state" gives, done by nbclient
     src = root / "train.ipynb"
-    nbformat.write(nb, src)
-    return src, export_notebook(src, root / "train.html")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS]), src)
+    with data_dir_env(root / "data"):
+        # run in a fresh kernel with widget state stored (as JupyterLab's "save widget state")
+        html = export_notebook(src, root / "train.html", execute=True)
+    assert all(not cell.outputs for cell in nbformat.read(src, as_version=4).cells)  # source untouched
+    return src, html
 
 
 def _open(browser, path, javascript=True):
@@ -79,20 +80,30 @@ def test_without_javascript_the_static_fallback_shows(chromium_browser, exported
     page.context.close()
 
 
-def test_notebook_without_saved_state_keeps_the_fallback(chromium_browser, exported, tmp_path):  # noqa: F811
-    src, _ = exported
-    executed = nbformat.read(src, as_version=4)
-    assert WIDGET_STATE in executed.metadata["widgets"]
-    executed.metadata.pop("widgets")
+def test_notebook_without_saved_state_keeps_the_fallback(chromium_browser, tmp_path):  # noqa: F811
+    # what a notebook saved without widget state holds: the view's model id and the fallbacks
+    view = {"model_id": "0123abcd", "version_major": 2, "version_minor": 0}
+    cell = nbformat.v4.new_code_cell("tnb.RunTable('nbexp')", execution_count=1)
+    cell.outputs = [
+        nbformat.v4.new_output(
+            "execute_result",
+            data={
+                "application/vnd.jupyter.widget-view+json": view,
+                "text/html": '<div class="tnb-static"><table><tr><td>lr-0.3</td></tr></table></div>',
+                "text/plain": "RunTable(project='nbexp')",
+            },
+            execution_count=1,
+        )
+    ]
     bare = tmp_path / "bare.ipynb"
-    nbformat.write(executed, bare)
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), bare)
     out = export_notebook(bare)
     assert out == bare.with_suffix(".html").resolve()
     page = _open(chromium_browser, out)
     assert page.evaluate("typeof window.tnbNotebookWidgets") == "undefined"  # no state: no scripts inlined
     # nbconvert then picks the output's text/html: the widgets' static table
     assert page.locator(".tnb-widget-fallback").count() == 0
-    assert "lr-0.3" in page.locator(".jp-OutputArea-output .tnb-static").first.inner_text()
+    assert page.locator(".jp-OutputArea-output .tnb-static").inner_text() == "lr-0.3"
     assert page.errors == [] and page.blocked == []
     page.context.close()
 
