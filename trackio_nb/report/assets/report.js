@@ -19,7 +19,7 @@
   }
 
   // The chart embeds Vega asynchronously after render() returns: wait for its rendered mark
-  // (or its error line), then let the view recompute its size for the rows it now holds.
+  // (or its error line) before the next chart starts.
   function whenDrawn(el) {
     return new Promise((resolve, reject) => {
       const check = () => {
@@ -42,11 +42,8 @@
     const state = data.charts[Number(el.dataset.metricIndex)];
     const start = performance.now();
     return host.mount(el, modules.compare_chart, modules.css, state).then(() => whenDrawn(el)).then(
-      async (chart) => {
-        const drawn = performance.now();
-        const view = chart.tnbChart && chart.tnbChart.view();
-        if (view) await view.resize().runAsync();
-        status.timings.push([start, drawn, performance.now()]);
+      () => {
+        status.timings.push([start, performance.now()]);
         status.mounted += 1;
         el.dataset.rendered = "1";
       },
