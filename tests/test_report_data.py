@@ -156,6 +156,10 @@ def test_report_function_writes_file_and_rejects_bad_paths(vision, tmp_path):
         text = out.read_text(encoding="utf-8")
         assert text.startswith("<!DOCTYPE html>")
         assert text.count("window.vegaEmbed") >= 1
+        umask = os.umask(0)
+        os.umask(umask)
+        assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+        assert [p.name for p in out.parent.iterdir()] == ["r.html"]  # no temporary file left
         with pytest.raises(ValueError, match="is a directory"):
             tnb.report("vision", tmp_path)
         with pytest.raises(TypeError, match="path must be a file path"):

@@ -73,16 +73,24 @@ def report(
         "alert_stream": alert_state(data) if data.alerts else None,
     }
     html = render_page(data, blob, modules, vega)
+    _write_atomically(target, html)
+    return target.resolve()
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    """Replace `target` in one step (a reader never sees half a file), with the usual permissions."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".report-", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is meant to be shared
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return target.resolve()
 
 
 class _CallableModule(types.ModuleType):
