@@ -59,14 +59,16 @@ class Run:
         if self.status != "running":
             raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
         numbers, texts = _values.split(metrics, self._known_keys)
-        with self._lock:
-            if step is None:
-                step = self._next_step
-            elif type(step) is not int or step < 0:
-                step = _check_step(step)
-            if step >= self._next_step:
-                self._next_step = step + 1
-            self._last_step = step
+        if step is not None and (type(step) is not int or step < 0):
+            step = _check_step(step)
+        lock = self._lock  # acquire/release: a third of `with lock:` on CPython 3.11; nothing below raises
+        lock.acquire()
+        if step is None:
+            step = self._next_step
+        if step >= self._next_step:
+            self._next_step = step + 1
+        self._last_step = step
+        lock.release()
         now = time.time()
         self._writer.queue.append((step, now, numbers, texts))
         watchers = self._watchers
