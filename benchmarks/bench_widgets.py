@@ -1,11 +1,13 @@
 """Live widgets under a fast loop: messages per second, bytes per message, log() cost ratio.
 
-    python benchmarks/bench_widgets.py [--rate 10000] [--seconds 10]
+    python benchmarks/bench_widgets.py [--rate 10000] [--seconds 10] [--kernel]
 
 The same paced loop (`rate` steps a second, two metrics a step) runs twice in one process,
 first with no widget, then with `show()` (run table, compare chart, alert stream) made
 before `init()`. Every message the widgets send (deltas and full syncs) is counted and
-sized as the JSON the comm would carry. Prints medians and ratios; asserts nothing.
+sized as the JSON the comm carries. With --kernel, the same runs inside a Jupyter kernel
+(nbclient) with the dashboard displayed, so messages really travel over the comm.
+Prints medians and ratios; asserts nothing.
 """
 
 from __future__ import annotations
@@ -60,21 +62,51 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--kernel", action="store_true", help="run inside a Jupyter kernel with show() displayed (real comm messages)"
+    )
     args = parser.parse_args()
     os.environ["TRACKIO_NB_DIR"] = tempfile.mkdtemp(prefix="bench-widgets-")
+    if args.kernel:
+        in_kernel(args.rate, args.seconds)
+    else:
+        measure(args.rate, args.seconds, display=False)
 
+
+def in_kernel(rate: float, seconds: float) -> None:
+    """Execute `measure` in a fresh ipykernel (nbclient) and print what it printed."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    cell = f"import sys\nsys.path.insert(0, {here!r})\nimport bench_widgets\nbench_widgets.measure({rate!r}, {seconds!r}, display=True)"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(cell)]
+    NotebookClient(nb, timeout=int(seconds * 4 + 120), kernel_name="python3").execute()
+    print("(inside a Jupyter kernel, show() displayed)")
+    for out in nb.cells[0].outputs:
+        if out.output_type == "stream" and out.name == "stdout":
+            print(out.text, end="")
+
+
+def measure(rate: float, seconds: float, *, display: bool) -> None:
+    """The two paced loops (without, then with show()) and the figures."""
     import trackio_nb as tnb
     from trackio_nb.widgets import show
 
-    base_costs, base_steps, base_elapsed = paced_loop(tnb, "plain", args.rate, args.seconds)
+    base_costs, base_steps, base_elapsed = paced_loop(tnb, "plain", rate, seconds)
     tnb.finish()
 
     dash = show("live")
+    if display:
+        from IPython.display import display as show_output
+
+        show_output(dash)
     messages: list[tuple[float, int, str, int]] = []
     for w in (dash.table, dash.chart, dash.alerts):
         spy(w, messages)
     t_start = time.perf_counter()
-    costs, steps, elapsed = paced_loop(tnb, "live", args.rate, args.seconds)
+    costs, steps, elapsed = paced_loop(tnb, "live", rate, seconds)
     during = [m for m in messages if m[0] - t_start <= elapsed]
     t_finish = time.perf_counter()
     tnb.finish()
@@ -86,7 +118,7 @@ def main() -> None:
 
     base_med = statistics.median(base_costs)
     med = statistics.median(costs)
-    print(f"loop: {args.rate:,.0f} steps/s target, 2 metrics a step, {args.seconds:g} s")
+    print(f"loop: {rate:,.0f} steps/s target, 2 metrics a step, {seconds:g} s")
     print(f"  without widgets: {base_steps:,} steps in {base_elapsed:.2f} s, log() median {base_med / 1000:.2f} us")
     print(f"  with show():     {steps:,} steps in {elapsed:.2f} s, log() median {med / 1000:.2f} us")
     print(f"  log() median ratio with/without widgets: {med / base_med:.2f}x (target <= 1.5x)")

@@ -170,10 +170,11 @@ class Hub:
     def detach(self, widget: Subscriber) -> None:
         if widget in self.subscribers:
             self.subscribers.remove(widget)
-        if not self.subscribers:  # nobody to feed: stop tapping log()
+        if not self.subscribers:  # nobody to feed: stop tapping log(), start afresh next time
             for rid in list(self.live):
                 self._forget(rid)
             self.pending.clear()
+            self._due = 0.0
 
     # -- ticks ---------------------------------------------------------------------------
 
