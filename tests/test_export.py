@@ -116,3 +116,14 @@ def test_bad_input(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(), tmp_path / "a.ipynb")
     with pytest.raises(ValueError, match="is a directory"):
         export_notebook(tmp_path / "a.ipynb", tmp_path)
+
+
+def test_cli_export_errors_are_one_line(tmp_path, capsys):
+    from trackio_nb.cli import main
+
+    assert main(["export", str(tmp_path / "missing.ipynb")]) == 1
+    assert capsys.readouterr().err.strip() == f"trackio-nb: error: no notebook at '{tmp_path / 'missing.ipynb'}'"
+    assert main(["export", str(tmp_path / "notes.txt")]) == 1
+    assert (
+        capsys.readouterr().err.strip() == f"trackio-nb: error: '{tmp_path / 'notes.txt'}' is not a notebook (.ipynb)"
+    )

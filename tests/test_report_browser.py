@@ -202,7 +202,7 @@ HOST_PROBE = """export default {
 
 
 def test_widget_host_gives_modules_the_anywidget_model_surface(chromium_browser, tmp_path):  # noqa: F811
-    from trackio_nb.report.page import asset
+    from trackio_nb.reports.page import asset
 
     page_file = tmp_path / "host.html"
     page_file.write_text(f"<div id=w></div><script>{asset('widget_host.js')}</script>", encoding="utf-8")

@@ -13,8 +13,8 @@ import pytest
 
 from tests.test_report_support import data_dir_env, seed_vision, stop_pending
 from trackio_nb.readers import LocalReader
-from trackio_nb.report.data import collect, differing_keys, direction_for, flatten_config
-from trackio_nb.report.downsample import downsample
+from trackio_nb.reports.data import collect, differing_keys, direction_for, flatten_config
+from trackio_nb.reports.downsample import downsample
 
 
 @pytest.fixture(scope="module")
@@ -228,9 +228,9 @@ def test_tnb_report_is_the_function_before_and_after_the_module_is_imported(tmp_
 import trackio_nb as tnb
 run = tnb.init("p", "r"); run.log({"x": 1.0}); run.finish()
 first = tnb.report("p", "a.html")          # resolved lazily: the function
-import trackio_nb.report
-from trackio_nb.report import report
-second = tnb.report("p", "b.html")         # now the attribute is the module: still callable
+import trackio_nb.reports
+from trackio_nb.reports import report
+second = tnb.report("p", "b.html")         # the package is `reports`: tnb.report stays the function
 print(report.__module__, first.name, second.name)
 """
     proc = subprocess.run(
@@ -242,7 +242,7 @@ print(report.__module__, first.name, second.name)
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["trackio_nb.report", "a.html", "b.html"]
+    assert proc.stdout.split() == ["trackio_nb.reports", "a.html", "b.html"]
     assert (tmp_path / "a.html").read_text(encoding="utf-8").count('class="tnbr-chart"') == 1
 
 
@@ -260,7 +260,7 @@ def test_runs_without_metrics_give_a_report_without_charts(tmp_path):
 
 
 def test_report_spec_adds_legend_toggle_and_best_line_only_where_missing():
-    from trackio_nb.report.components import report_spec
+    from trackio_nb.reports.components import report_spec
     from trackio_nb.widgets.spec import compare_spec
 
     spec = compare_spec("step")

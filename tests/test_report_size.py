@@ -11,8 +11,8 @@ import pytest
 
 import trackio_nb as tnb
 from tests.test_report_support import data_dir_env
-from trackio_nb.report.data import CHART_POINTS, MAX_SERIES_POINTS
-from trackio_nb.report.downsample import downsample
+from trackio_nb.reports.data import CHART_POINTS, MAX_SERIES_POINTS
+from trackio_nb.reports.downsample import downsample
 from trackio_nb.widgets.bundle import vega_bundle
 
 RUNS, METRICS = 3, 2

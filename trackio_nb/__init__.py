@@ -21,7 +21,7 @@ from .enums import AlertLevel, AlertReason, RunStatus
 
 if TYPE_CHECKING:
     from .api import Api, RunView
-    from .report import report
+    from .reports import report
     from .run import Run
     from .session import alert, current_run, finish, init, log, should_stop, watch
     from .widgets import AlertStream, CompareChart, RunTable, show
@@ -40,7 +40,7 @@ _LAZY = {
     "AlertStream": ("widgets", "AlertStream"),
     "CompareChart": ("widgets", "CompareChart"),
     "show": ("widgets", "show"),
-    "report": ("report", "report"),
+    "report": ("reports", "report"),
 }
 
 

@@ -46,7 +46,7 @@ TEMPLATE = """{%- extends 'index.html.j2' -%}
 
 
 def _scripts(with_widgets: bool) -> str:
-    from .report.page import asset, inline_script
+    from .reports.page import asset, inline_script
 
     if not with_widgets:
         return ""

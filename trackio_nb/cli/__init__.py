@@ -13,7 +13,7 @@ import sys
 from .errors import CliError, UsageError
 
 PROG = "trackio-nb"
-FEATURE_COMMANDS = ("report", "serve", "sync")
+FEATURE_COMMANDS = ("report", "export", "serve", "sync")
 
 
 def _input_error(exc: BaseException, args) -> str | None:

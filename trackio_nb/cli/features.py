@@ -1,4 +1,4 @@
-"""Commands backed by optional parts of the package: report, serve, sync (and --server reads).
+"""Commands backed by optional parts of the package: report, export, serve, sync (and --server reads).
 
 Each looks its implementation up when run; when that part is missing the command fails
 with one clear line (exit 1) instead of a traceback or a silent fallback to local data.
@@ -34,7 +34,7 @@ def _token(args: argparse.Namespace) -> str | None:
 
 
 def report(args: argparse.Namespace) -> dict[str, Any]:
-    make_report = require("trackio_nb.report", "report", "report (HTML reports)")
+    make_report = require("trackio_nb.reports", "report", "report (HTML reports)")
     runs = flags.names("--runs", args.runs)
     metrics = flags.names("--metrics", args.metrics)
     server = args.server or os.environ.get("TRACKIO_NB_SERVER") or None
@@ -56,3 +56,11 @@ def sync(args: argparse.Namespace) -> dict[str, Any]:
     server = args.server or os.environ.get("TRACKIO_NB_SERVER") or None
     deliver = require("trackio_nb.remote.commands", "sync", "sync (delivering the outbox to a server)")
     return dict(deliver(server, _token(args), args.dir))
+
+
+def export(args: argparse.Namespace) -> dict[str, Any]:
+    if args.server:
+        raise CliError("export takes no --server: it converts a local notebook file")
+    export_notebook = require("trackio_nb.export", "export_notebook", "export (notebook to HTML)")
+    path = export_notebook(args.notebook, args.output, execute=args.execute)
+    return {"notebook": args.notebook, "path": str(path)}

@@ -183,5 +183,9 @@ def report(doc: dict[str, Any]) -> str:
     return f"wrote the report of project {doc['project']!r} to {doc['path']}"
 
 
+def export(doc: dict[str, Any]) -> str:
+    return f"exported {doc['notebook']} to {doc['path']}"
+
+
 def sync(doc: dict[str, Any]) -> str:
     return "\n".join(f"{key}: {value}" for key, value in doc.items()) or "nothing to deliver"

@@ -121,6 +121,13 @@ def _report(commands, common) -> None:
     leaf.add_argument("--title", help="page title")
 
 
+def _export(commands, common) -> None:
+    leaf = _leaf(commands, "export", "export", HELP["export"], common)
+    leaf.add_argument("notebook", help="the .ipynb file")
+    leaf.add_argument("-o", "--output", metavar="PATH", help="file to write (default: the notebook's name, .html)")
+    leaf.add_argument("--execute", action="store_true", help="run the notebook first (saves its widget state)")
+
+
 def _serve(commands, common) -> None:
     leaf = _leaf(commands, "serve", "serve", HELP["serve"], common)
     leaf.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
@@ -142,6 +149,7 @@ HELP = {
     "summary": "a project at a glance: runs, status, alerts, last values",
     "stop": "ask a run to stop (its should_stop() turns True)",
     "report": "write a self-contained HTML report",
+    "export": "export a notebook with its widgets to offline HTML",
     "serve": "run a tracking server over the local data directory",
     "sync": "deliver what the local outbox holds to the server",
 }
@@ -153,6 +161,7 @@ BUILDERS = {
     "summary": _summary,
     "stop": _stop,
     "report": _report,
+    "export": _export,
     "serve": _serve,
     "sync": _sync,
 }

@@ -8,11 +8,8 @@ AlertStream) rendered from embedded JSON state, with the Vega bundle inlined onc
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
-import types
 from pathlib import Path
-from typing import Any
 
 from ..readers import reader_for
 from .components import alert_state, chart_state, report_spec
@@ -91,13 +88,3 @@ def _write_atomically(target: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-class _CallableModule(types.ModuleType):
-    """`tnb.report(...)` must work even after `import trackio_nb.report` made the attribute this module."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Path:
-        return report(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

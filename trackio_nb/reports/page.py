@@ -21,7 +21,7 @@ _CLOSE_SCRIPT = re.compile(r"</(script)", re.IGNORECASE)
 
 
 def asset(name: str) -> str:
-    """The text of a file in trackio_nb/report/assets."""
+    """The text of a file in trackio_nb/reports/assets."""
     return resources.files(__package__).joinpath("assets", name).read_text(encoding="utf-8")
 
 
