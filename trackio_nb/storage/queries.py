@@ -148,26 +148,19 @@ def history(conn: sqlite3.Connection, run_key: int, metrics: Sequence[str] | Non
     names = list(metrics) if metrics is not None else metric_names(conn, [run_key])
     keys = dict(conn.execute("SELECT name, key FROM metric_names").fetchall())
     wanted = {keys[n]: n for n in names if n in keys}
-    parts = []
-    numeric = set()
+    arrays: dict[str, tuple[list, list, list]] = {}
     if wanted:
         clause, params = _in("metric_key", list(wanted))
         for metric_key, steps, stamps, values in conn.execute(
             f'SELECT metric_key, steps, timestamps, "values" FROM chunks WHERE run_key = ? AND {clause} ORDER BY id',
             [run_key, *params],
         ):
-            numeric.add(wanted[metric_key])
-            parts.append(
-                pl.DataFrame(
-                    {
-                        "metric": pl.Series([wanted[metric_key]], dtype=pl.String).new_from_index(0, len(steps) // 8),
-                        "step": np.frombuffer(steps, dtype="<i8"),
-                        "timestamp": np.frombuffer(stamps, dtype="<f8"),
-                        "value": np.frombuffer(values, dtype="<f8"),
-                    }
-                )
-            )
-    frame = _wide(parts, "value", pl.Float64)
+            a = arrays.setdefault(wanted[metric_key], ([], [], []))
+            a[0].append(np.frombuffer(steps, dtype="<i8"))
+            a[1].append(np.frombuffer(stamps, dtype="<f8"))
+            a[2].append(np.frombuffer(values, dtype="<f8"))
+    numeric = set(arrays)
+    frame = _numeric_frame({name: tuple(np.concatenate(a) for a in parts) for name, parts in arrays.items()})
     text_keys = [k for k, n in wanted.items() if n not in numeric]
     if text_keys:
         clause, params = _in("metric_key", text_keys)
@@ -189,6 +182,29 @@ def history(conn: sqlite3.Connection, run_key: int, metrics: Sequence[str] | Non
     return frame.with_columns(
         pl.from_epoch(pl.col("timestamp") * 1_000_000, time_unit="us").dt.replace_time_zone("UTC")
     )
+
+
+def _numeric_frame(series: dict) -> pl.DataFrame:
+    """Wide frame from per-metric (steps, timestamps, values) arrays.
+
+    The usual case (every metric logged at the same strictly increasing steps) is assembled
+    column by column; anything else goes through a long frame, deduplicated and pivoted.
+    """
+    import numpy as np
+
+    if not series:
+        return pl.DataFrame(schema={"step": pl.Int64, "timestamp": pl.Float64})
+    columns = list(series.values())
+    steps = columns[0][0]
+    aligned = all(np.array_equal(c[0], steps) for c in columns[1:]) and bool(np.all(steps[1:] > steps[:-1]))
+    if aligned:
+        stamps = np.minimum.reduce([c[1] for c in columns]) if len(columns) > 1 else columns[0][1]
+        return pl.DataFrame({"step": steps, "timestamp": stamps, **{n: c[2] for n, c in series.items()}})
+    parts = [
+        pl.DataFrame({"metric": pl.repeat(n, len(c[0]), eager=True), "step": c[0], "timestamp": c[1], "value": c[2]})
+        for n, c in series.items()
+    ]
+    return _wide(parts, "value", pl.Float64)
 
 
 def _wide(parts: list[pl.DataFrame], values: str, dtype: pl.DataType) -> pl.DataFrame:
