@@ -13,6 +13,7 @@ import pytest
 from nbclient import NotebookClient
 
 import trackio_nb as tnb
+from trackio_nb.widgets.jsonable import series_points
 from trackio_nb.widgets.static import WIDGET_STATE_MIME
 
 REPO = Path(__file__).resolve().parent.parent
@@ -76,7 +77,7 @@ def check_state(nb, project: str, root: Path) -> dict[str, list[dict]]:
         assert [(r["id"], r["name"], r["status"], r["last_step"]) for r in table["rows"]] == rows
     for chart in states["CompareChart"]:
         wanted = {k: v for k, v in curves.items() if not chart["metrics"] or k[1] in chart["metrics"]}
-        assert {(s["run_id"], s["metric"]): (s["x"], s["y"]) for s in chart["series"]} == wanted
+        assert {(s["run_id"], s["metric"]): series_points(s) for s in chart["series"]} == wanted
     for stream in states["AlertStream"]:
         assert [(a["id"], a["run_id"], a["level"], a["title"], a["step"]) for a in stream["alerts"]] == alerts
     return states
@@ -93,7 +94,7 @@ def test_quickstart_saved_state(executed):
     [stream] = states["AlertStream"]
     assert [(a["run"], a["level"], a["reason"]) for a in stream["alerts"]] == [("sgd-lr1.5", "error", "max_exceeded")]
     [chart] = states["CompareChart"]
-    assert sorted((s["run"], s["metric"], len(s["x"])) for s in chart["series"]) == [
+    assert sorted((s["run"], s["metric"], len(series_points(s)[0])) for s in chart["series"]) == [
         ("sgd-lr0.05", "loss", 150),
         ("sgd-lr0.05", "val_loss", 150),
         ("sgd-lr1.5", "loss", 4),
@@ -117,7 +118,7 @@ def test_agent_loop_saved_state_includes_runs_from_other_processes(executed):
     [table] = states["RunTable"]
     assert sorted((r["name"], r["status"]) for r in table["rows"]) == [("lr-0.05", "finished"), ("lr-1.5", "failed")]
     [chart] = states["CompareChart"]
-    assert sorted((s["run"], len(s["x"])) for s in chart["series"]) == [("lr-0.05", 60), ("lr-1.5", 4)]
+    assert sorted((s["run"], len(series_points(s)[0])) for s in chart["series"]) == [("lr-0.05", 60), ("lr-1.5", 4)]
 
 
 def test_saved_notebooks_fetch_nothing_from_a_cdn(executed):

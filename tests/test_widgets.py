@@ -15,6 +15,7 @@ from tests.conftest import run_python
 from trackio_nb.readers import LocalReader
 from trackio_nb.widgets import AlertStream, CompareChart, RunTable, bundle, page_html, show, static_state
 from trackio_nb.widgets.hub import HUB, Hub
+from trackio_nb.widgets.jsonable import series_points, unpack_floats
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -89,15 +90,10 @@ def test_initial_state_of_each_widget(seeded, widgets):
     assert first["duration_s"] == pytest.approx(first["finished_at"] - first["created_at"])
     assert first["stop_requested"] is False
     by_run = {s["run"]: s for s in chart.series}
-    assert by_run[EVIL]["x"] == [0, 1, 2, 3, 4, 5]
-    assert by_run[EVIL]["y"] == [1.0, 0.5, 1 / 3, 0.25, 0.2, None]  # NaN is not drawn
-    assert by_run["plain"] == {
-        "run_id": second["id"],
-        "run": "plain",
-        "metric": "loss",
-        "x": [0, 1, 2],
-        "y": [2.0, 1.0, 0.0],
-    }
+    assert series_points(by_run[EVIL]) == ([0, 1, 2, 3, 4, 5], [1.0, 0.5, 1 / 3, 0.25, 0.2, None])  # NaN: not drawn
+    assert (by_run["plain"]["run_id"], by_run["plain"]["metric"]) == (second["id"], "loss")
+    assert series_points(by_run["plain"]) == ([0, 1, 2], [2.0, 1.0, 0.0])
+    assert math.isnan(unpack_floats(by_run[EVIL]["yb"])[-1])  # packed columns keep NaN itself
     [alert] = alerts.alerts
     assert {k: alert[k] for k in ("run", "step", "level", "title", "text", "reason", "data")} == {
         "run": EVIL,
@@ -121,7 +117,7 @@ def test_run_and_level_filters(seeded, widgets):
     widgets += [only_plain, chart]
     assert only_plain.alerts == []
     assert {(s["run"], s["metric"]) for s in chart.series} == {("plain", "loss")}
-    stamps = chart.series[0]["x"]
+    stamps = series_points(chart.series[0])[0]
     assert stamps == sorted(stamps) and stamps[0] > 1.6e12  # epoch milliseconds
     assert chart.spec["spec"]["encoding"]["x"]["type"] == "temporal"
 
@@ -185,9 +181,9 @@ def test_live_deltas_carry_only_new_rows(widgets, manual):
     assert updates(sent[chart]) == []  # no full sync yet: deltas only
     tnb.finish()  # final flush: the full state is synced once
     assert chart.seq == 2
-    assert chart.series == [
-        {"run_id": run.id, "run": "r1", "metric": "loss", "x": list(range(14)), "y": [*map(float, range(13)), None]}
-    ]
+    [series] = chart.series
+    assert (series["run_id"], series["run"], series["metric"]) == (run.id, "r1", "loss")
+    assert series_points(series) == (list(range(14)), [*map(float, range(13)), None])
     assert table.rows[0]["status"] == "finished" and table.rows[0]["last_step"] == 13
     assert [a["title"] for a in alerts.alerts] == ["hello"]
     assert HUB.live == {}  # the finished run is no longer tapped
@@ -201,7 +197,7 @@ def test_repeated_step_replaces_the_point(widgets, manual):
         tnb.log({"loss": 1.0}, step=step)
     tnb.log({"loss": 9.0}, step=1)
     tnb.finish()
-    assert [(s["x"], s["y"]) for s in chart.series] == [([0, 1, 2], [1.0, 9.0, 1.0])]
+    assert [series_points(s) for s in chart.series] == [([0, 1, 2], [1.0, 9.0, 1.0])]
 
 
 def test_log_is_throttled_to_five_messages_a_second(widgets):
@@ -218,7 +214,7 @@ def test_log_is_throttled_to_five_messages_a_second(widgets):
     messages = sum(len(s) for s in sent)
     assert 2 <= messages <= 5 * elapsed + 3  # a first tick at once, then one every 0.6 s for 3 widgets
     tnb.finish()
-    assert sum(len(s["x"]) for s in dash.chart.series) == 2 * steps  # and the final state is complete
+    assert sum(len(series_points(s)[0]) for s in dash.chart.series) == 2 * steps  # and the final state is complete
 
 
 def test_runs_in_other_processes_are_tailed(widgets, data_dir, manual):

@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 MAX_MESSAGES_PER_S = 5.0
 IDLE_POLL_S = 1.0
-FULL_SYNC_S = 20.0
+FULL_SYNC_S = 20.0  # periodic full state sync while a cell runs...
+FULL_SYNC_COST_RATIO = 100.0  # ...but spaced so that it takes at most 1% of the loop's time
 FLUSH_TIMEOUT_S = 5.0  # a new widget waits this long for a kernel run's queue to be stored
 FINAL_FLUSH_TIMEOUT_S = 1.0  # after each cell: short, so a slow server never holds the kernel
 ERROR_BACKOFF_S = 10.0  # a widget whose source failed is retried this much later
@@ -95,6 +96,7 @@ class Hub:
         self._readers: dict[Source, Reader] = {}
         self._due = 0.0
         self._last_full = time.monotonic()
+        self._full_every = FULL_SYNC_S
         self._idle_handle: asyncio.TimerHandle | None = None
         self._cell_hook = False
         self._ticking = False
@@ -204,11 +206,14 @@ class Hub:
                     if live.run.status == "running":
                         live.run.flush(FINAL_FLUSH_TIMEOUT_S)
             batch = self._drain()
-            full = final or now - self._last_full >= FULL_SYNC_S
+            full = final or now - self._last_full >= self._full_every
             if full:
                 self._last_full = now
             for widget in list(self.subscribers):
                 self._update_one(widget, batch, full)
+            if full:
+                cost = time.monotonic() - now
+                self._full_every = max(FULL_SYNC_S, FULL_SYNC_COST_RATIO * cost)
             for rid in [rid for rid, lr in self.live.items() if lr.run.status != "running"]:
                 self._forget(rid)  # an ended run logs no more; its rows were all read above
         finally:

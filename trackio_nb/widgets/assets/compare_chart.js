@@ -28,6 +28,19 @@ async function ensureVega(model) {
   return globalThis.vegaEmbed;
 }
 
+// A series column: a JSON array ("x"/"y") or base64 little-endian float64s ("xb"/"yb").
+function column(s, name) {
+  const packed = s[name + "b"];
+  if (packed === undefined) return s[name];
+  const bin = atob(packed);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  const view = new DataView(bytes.buffer);
+  const out = new Array(bytes.length / 8);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(i * 8, true);
+  return out;
+}
+
 function withLogScale(spec, on) {
   const copy = JSON.parse(JSON.stringify(spec));
   const unit = copy.spec || copy; // a facet spec wraps the unit spec
@@ -84,8 +97,10 @@ function render({ model, el }) {
     const key = `${s.run_id}\u0000${s.metric}`;
     let series = store.get(key);
     if (!series) store.set(key, (series = new Map()));
-    for (let i = 0; i < s.x.length; i++) {
-      const row = { run_id: s.run_id, run: s.run, metric: s.metric, x: s.x[i], y: s.y[i] };
+    const xs = column(s, "x"), ys = column(s, "y");
+    for (let i = 0; i < xs.length; i++) {
+      const y = ys[i];
+      const row = { run_id: s.run_id, run: s.run, metric: s.metric, x: xs[i], y: Number.isFinite(y) ? y : null };
       const old = series.get(row.x);
       if (old && track) pendingRemove.push(old);
       series.set(row.x, row);
