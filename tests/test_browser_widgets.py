@@ -56,9 +56,25 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _notebook(path: Path, sleep: float) -> None:
+WORKER = (
+    "import subprocess, sys\n"
+    "code = (\n"
+    "    'import time, trackio_nb as tnb\\n'\n"
+    f'    \'with tnb.init("{PROJECT}", name="worker"):\\n\'\n'
+    "    '    for i in range(3000):\\n'\n"
+    "    '        tnb.log({\"loss\": 1.0})\\n'\n"
+    "    '        if tnb.should_stop(): break\\n'\n"
+    "    '        time.sleep(0.02)\\n'\n"
+    ")\n"
+    "worker = subprocess.Popen([sys.executable, '-c', code])\n"
+)
+
+
+def _notebook(path: Path, sleep: float, *, worker: bool = False) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(CELL.replace("{sleep}", repr(sleep)))]
+    if worker:
+        nb.cells.append(nbformat.v4.new_code_cell(WORKER))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
     nbformat.write(nb, path)
 
@@ -118,7 +134,7 @@ def lab(tmp_path_factory):
         "TRACKIO_NB_DIR": str(root / "trackio_nb"),
     }
     env.pop("TRACKIO_NB_SERVER", None)
-    _notebook(root / "live.ipynb", sleep=0.06)
+    _notebook(root / "live.ipynb", sleep=0.06, worker=True)
     log_path = root / "lab.log"
     log = log_path.open("w")
     proc = subprocess.Popen(
@@ -231,6 +247,15 @@ def test_live_jupyterlab_updates_while_the_cell_runs(browser, lab):
     assert _chart_counts(page) == {f"{EVIL}|loss": 100, f"{EVIL}|acc": 100}
     page.locator(".tnb-alert-title").first.wait_for(timeout=30_000)
     _check_escaped(page)
+
+    # The stop button, while the kernel is free, stops a run in another process.
+    page.locator(".jp-Notebook .jp-Cell .cm-content").nth(1).click()
+    page.keyboard.press("Control+Enter")
+    worker = page.locator(".tnb-run-table tr[data-run-id]", has_text="worker")
+    worker.locator("button.tnb-stop").wait_for(timeout=30_000)  # the idle tail found the running run
+    worker.locator("button.tnb-stop").click()
+    worker.locator(".tnb-badge", has_text="finished").wait_for(timeout=30_000)
+    assert int(worker.locator(".tnb-step").inner_text()) < 2999  # it stopped early
     guard.check()
     page.close()
 
