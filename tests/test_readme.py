@@ -15,6 +15,6 @@ def _bash_blocks() -> list[str]:
 
 def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():
     demo, tests = _bash_blocks()
-    assert demo == "pip install . && python examples/demo.py"
+    assert demo == "pip install . && python examples/autonomous/agent_runner.py --quick --report report.html"
     ci = (REPO / ".ci" / "run").read_text().strip().splitlines()
     assert ci[-1] == tests
