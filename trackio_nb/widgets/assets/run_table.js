@@ -68,6 +68,27 @@ function render({ model, el }) {
     frame = requestAnimationFrame(() => { frame = 0; draw(); });
   }
 
+  // One button per run, kept across redraws: a click that straddles a redraw still lands.
+  const buttons = new Map();
+  const clicked = new Set();
+  function stopButton(r) {
+    let b = buttons.get(r.id);
+    if (!b) {
+      b = node("button", "tnb-stop");
+      b.title = "Write a stop request: the run's should_stop() turns True (acts when this kernel is free)";
+      b.addEventListener("click", () => {
+        clicked.add(r.id);
+        b.disabled = true;
+        model.send({ type: "stop", run_id: r.id });
+      });
+      buttons.set(r.id, b);
+    }
+    const asked = !!r.stop_requested || clicked.has(r.id);
+    b.textContent = asked ? "stop requested" : "stop";
+    b.disabled = asked;
+    return b;
+  }
+
   function headerCell(key, label) {
     const th = node("th", null, label + (sortKey === key ? (sortDesc ? " ▼" : " ▲") : ""));
     th.dataset.key = key;
@@ -113,13 +134,7 @@ function render({ model, el }) {
       tr.appendChild(node("td", "tnb-num", formatDuration(r.duration_s)));
       for (const c of columns) tr.appendChild(node("td", "tnb-num", formatNumber(r.metrics ? r.metrics[c] : null)));
       const act = node("td");
-      if (r.status === "running") {
-        const b = node("button", "tnb-stop", r.stop_requested ? "stop requested" : "stop");
-        b.disabled = !!r.stop_requested;
-        b.title = "Write a stop request: the run's should_stop() turns True (acts when this kernel is free)";
-        b.addEventListener("click", () => { b.disabled = true; model.send({ type: "stop", run_id: r.id }); });
-        act.appendChild(b);
-      }
+      if (r.status === "running") act.appendChild(stopButton(r));
       tr.appendChild(act);
       body.appendChild(tr);
     }
