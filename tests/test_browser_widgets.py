@@ -211,53 +211,59 @@ def _check_escaped(page) -> None:
     assert page.locator(".tnb-alert-stream b").count() == 0
 
 
-def test_live_jupyterlab_updates_while_the_cell_runs(browser, lab):
+def test_live_jupyterlab_updates_while_the_cell_runs(browser, lab, tmp_path):
     base, _root = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     guard = Guard(page, (base,))
-    page.goto(f"{base}/lab/tree/live.ipynb?reset", timeout=60_000)
-    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-    deadline = time.monotonic() + 60
-    while not any(k["execution_state"] == "idle" for k in httpx.get(f"{base}/api/kernels").json()):
-        assert time.monotonic() < deadline, "the kernel never became idle"
-        page.wait_for_timeout(200)  # (sync Playwright serves the route handler only inside its calls)
-    page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
-    page.keyboard.press("Control+Enter")
+    try:
+        page.goto(f"{base}/lab/tree/live.ipynb?reset", timeout=60_000)
+        page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+        deadline = time.monotonic() + 60
+        while not any(k["execution_state"] == "idle" for k in httpx.get(f"{base}/api/kernels").json()):
+            assert time.monotonic() < deadline, "the kernel never became idle"
+            page.wait_for_timeout(200)  # (sync Playwright serves the route handler only inside its calls)
+        page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+        page.keyboard.press("Control+Enter")
 
-    seen_busy: list[str] = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        prompt = page.locator(".jp-Cell .jp-InputPrompt").first.inner_text()
-        step = _step_text(page)
-        busy = "*" in prompt
-        if busy and step:
-            seen_busy.append(step)
-        if not busy and step == "100":
-            break
-        page.wait_for_timeout(100)
-    distinct = sorted({int(s) for s in seen_busy})
-    assert len(distinct) >= 3, f"the step count did not change while the cell was busy: {seen_busy}"
-    assert distinct[0] < 100
-    assert _step_text(page) == "100"
-    page.wait_for_function(
-        "() => { const c = document.querySelector('.tnb-compare-chart');"
-        " const v = c && c.tnbChart.view(); return v && v.data('points').length === 200 }",
-        timeout=30_000,
-    )
-    assert _chart_counts(page) == {f"{EVIL}|loss": 100, f"{EVIL}|acc": 100}
-    page.locator(".tnb-alert-title").first.wait_for(timeout=30_000)
-    _check_escaped(page)
+        seen_busy: list[str] = []
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            prompt = page.locator(".jp-Cell .jp-InputPrompt").first.inner_text()
+            step = _step_text(page)
+            busy = "*" in prompt
+            if busy and step:
+                seen_busy.append(step)
+            if not busy and step == "100":
+                break
+            page.wait_for_timeout(100)
+        distinct = sorted({int(s) for s in seen_busy})
+        assert len(distinct) >= 3, f"the step count did not change while the cell was busy: {seen_busy}"
+        assert distinct[0] < 100
+        assert _step_text(page) == "100"
+        page.wait_for_function(
+            "() => { const c = document.querySelector('.tnb-compare-chart');"
+            " const v = c && c.tnbChart.view(); return v && v.data('points').length === 200 }",
+            timeout=30_000,
+        )
+        assert _chart_counts(page) == {f"{EVIL}|loss": 100, f"{EVIL}|acc": 100}
+        page.locator(".tnb-alert-title").first.wait_for(timeout=30_000)
+        _check_escaped(page)
 
-    # The stop button, while the kernel is free, stops a run in another process.
-    page.locator(".jp-Notebook .jp-Cell .cm-content").nth(1).click()
-    page.keyboard.press("Control+Enter")
-    worker = page.locator(".tnb-run-table tr[data-run-id]", has_text="worker")
-    worker.locator("button.tnb-stop").wait_for(timeout=30_000)  # the idle tail found the running run
-    worker.locator("button.tnb-stop").click()
-    worker.locator(".tnb-badge", has_text="finished").wait_for(timeout=30_000)
-    assert int(worker.locator(".tnb-step").inner_text()) < 2999  # it stopped early
-    guard.check()
-    page.close()
+        # The stop button, while the kernel is free, stops a run in another process.
+        page.locator(".jp-Notebook .jp-Cell .cm-content").nth(1).click()
+        page.keyboard.press("Control+Enter")
+        worker = page.locator(".tnb-run-table tr[data-run-id]", has_text="worker")
+        worker.locator("button.tnb-stop").wait_for(timeout=30_000)  # the idle tail found the running run
+        worker.locator("button.tnb-stop").click()
+        worker.locator(".tnb-badge", has_text="finished").wait_for(timeout=30_000)
+        assert int(worker.locator(".tnb-step").inner_text()) < 2999  # it stopped early
+        guard.check()
+        page.close()
+    except BaseException:
+        shot = tmp_path / "live-failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}; page errors: {guard.errors}; blocked: {guard.blocked}")
+        raise
 
 
 def test_static_page_from_saved_widget_state(browser, tmp_path, data_dir):
