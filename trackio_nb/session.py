@@ -132,7 +132,10 @@ def _require() -> Run:
 
 def log(metrics: Mapping[str, object], step: int | None = None) -> None:
     """Log metrics to the current run (see `Run.log`)."""
-    _require().log(metrics, step)
+    run = _current  # inlined _require(): this is the hot path
+    if run is None:
+        _require()
+    run.log(metrics, step)
 
 
 def alert(
