@@ -350,3 +350,42 @@ def test_table_sorts_by_column_and_alert_data_folds(browser, tmp_path, data_dir)
     assert page.locator(".tnb-alert").count() == 1
     guard.check()
     page.close()
+
+
+def test_chart_tooltip_names_the_run_step_and_value(browser, tmp_path, data_dir):
+    import trackio_nb as tnb
+    from trackio_nb.widgets import CompareChart, page_html
+
+    for lr in (0.1, 0.5):
+        run = tnb.init("tips", f"lr{lr}")
+        for step in range(50):
+            run.log({"loss": 1 / (1 + step * lr)})
+        run.finish()
+    page_path = tmp_path / "tips.html"
+    page_path.write_text(page_html([CompareChart("tips", "loss")]), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 900, "height": 700})
+    guard = Guard(page, ())
+    page.goto(page_path.as_uri())
+    page.wait_for_selector(".tnb-compare-chart[data-rendered=true]", timeout=30_000)
+    box = page.locator(".tnb-plot svg").first.bounding_box()
+    tip = None
+    for fx in (0.3, 0.4, 0.5, 0.6):  # sweep down a few columns until the pointer is on a line
+        for i in range(4, 36):
+            page.mouse.move(box["x"] + box["width"] * fx, box["y"] + box["height"] * i / 40)
+            page.wait_for_timeout(20)
+            tip = page.evaluate(
+                "() => { const e = document.getElementById('vg-tooltip-element');"
+                " return e && e.classList.contains('visible') ? e.innerText : null }"
+            )
+            if tip:
+                break
+        if tip:
+            break
+    assert tip is not None, "no tooltip anywhere on the lines"
+    fields = dict(zip(*[iter(line.strip() for line in tip.split("\n") if line.strip())] * 2, strict=True))
+    assert set(fields) == {"run", "metric", "step", "value"}
+    assert fields["run"] in ("lr0.1", "lr0.5") and fields["metric"] == "loss"
+    lr = float(fields["run"][2:])
+    assert float(fields["value"]) == pytest.approx(1 / (1 + int(fields["step"]) * lr), abs=5e-3)
+    guard.check()
+    page.close()
