@@ -37,3 +37,18 @@ def run_python(code: str, root: Path, *, timeout: float = 60, env: dict | None =
     return subprocess.run(
         [sys.executable, "-c", code], env=full_env, capture_output=True, text=True, timeout=timeout, **kwargs
     )
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """One headless Debian Chromium for the whole session (see tests/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, FLAGS
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()

@@ -22,16 +22,8 @@ import httpx
 import nbformat
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.browser import Guard
+
 EVIL = "<img src=x onerror=alert(1)>"
 PROJECT = "live-demo"
 CELL = f"""\
@@ -46,8 +38,6 @@ for step in range(1, 101):
 tnb.alert("done <b>bold</b>", "all 100 steps logged")
 tnb.finish()
 """
-
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 
 
 def _free_port() -> int:
@@ -79,44 +69,9 @@ def _notebook(path: Path, sleep: float, *, worker: bool = False) -> None:
     nbformat.write(nb, path)
 
 
-class Guard:
-    """Aborts every request that is not local and records it; records page errors and alerts."""
-
-    def __init__(self, page, local_prefixes: tuple[str, ...]) -> None:
-        self.blocked: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.local = ("file:", "data:", "blob:", *local_prefixes)
-        page.route("**/*", self._route)
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("dialog", self._dialog)
-
-    def _route(self, route) -> None:
-        url = route.request.url
-        if url.startswith(self.local):
-            route.continue_()
-        else:
-            self.blocked.append(url)
-            route.abort()
-
-    def _dialog(self, dialog) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def check(self) -> None:
-        assert self.errors == []
-        assert self.blocked == []
-        assert self.dialogs == []  # the run name's onerror=alert(1) never ran
-
-
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
+def browser(chromium_browser):
+    return chromium_browser
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from tests.test_report_support import (
-    chromium_browser,  # noqa: F401  (module-scoped fixture)
+from tests.browser import offline_page
+from tests.report_support import (
     data_dir_env,
-    offline_page,
 )
 from trackio_nb.export import export_notebook
 
@@ -43,7 +42,7 @@ def _open(browser, path, javascript=True):
     return page
 
 
-def test_widget_views_render_offline(chromium_browser, exported):  # noqa: F811
+def test_widget_views_render_offline(chromium_browser, exported):
     _, html = exported
     text = html.read_text(encoding="utf-8")
     assert "<script src" not in text.lower()
@@ -71,7 +70,7 @@ def test_widget_views_render_offline(chromium_browser, exported):  # noqa: F811
     page.context.close()
 
 
-def test_without_javascript_the_static_fallback_shows(chromium_browser, exported):  # noqa: F811
+def test_without_javascript_the_static_fallback_shows(chromium_browser, exported):
     _, html = exported
     page = _open(chromium_browser, html, javascript=False)
     fallback = page.locator(".tnb-widget-fallback").first
@@ -80,7 +79,7 @@ def test_without_javascript_the_static_fallback_shows(chromium_browser, exported
     page.context.close()
 
 
-def test_notebook_without_saved_state_keeps_the_fallback(chromium_browser, tmp_path):  # noqa: F811
+def test_notebook_without_saved_state_keeps_the_fallback(chromium_browser, tmp_path):
     # what a notebook saved without widget state holds: the view's model id and the fallbacks
     view = {"model_id": "0123abcd", "version_major": 2, "version_minor": 0}
     cell = nbformat.v4.new_code_cell("tnb.RunTable('nbexp')", execution_count=1)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 import trackio_nb as tnb
-from tests.test_report_support import (
-    chromium_browser,  # noqa: F401  (module-scoped fixture)
+from tests.browser import offline_page
+from tests.report_support import (
     data_dir_env,
-    offline_page,
     seed_vision,
     stop_pending,
 )
@@ -75,7 +74,7 @@ def _open(browser, path, *, javascript=True):
     return page
 
 
-def test_report_offline_shows_runs_alerts_and_one_chart_per_metric(chromium_browser, vision_report):  # noqa: F811
+def test_report_offline_shows_runs_alerts_and_one_chart_per_metric(chromium_browser, vision_report):
     path, ids, alerts = vision_report
     page = _open(chromium_browser, path)
     assert page.evaluate("window.tnbReport.status.mounted") == 3  # two charts and the alert stream
@@ -102,7 +101,7 @@ def test_report_offline_shows_runs_alerts_and_one_chart_per_metric(chromium_brow
     page.context.close()
 
 
-def test_legend_click_toggles_runs(chromium_browser, vision_report):  # noqa: F811
+def test_legend_click_toggles_runs(chromium_browser, vision_report):
     path, ids, _ = vision_report
     page = _open(chromium_browser, path)
     before = page.evaluate(CHARTS_JS)[1]["opacities"]
@@ -139,7 +138,7 @@ def test_legend_click_toggles_runs(chromium_browser, vision_report):  # noqa: F8
     page.context.close()
 
 
-def test_report_without_javascript_keeps_tables(chromium_browser, vision_report):  # noqa: F811
+def test_report_without_javascript_keeps_tables(chromium_browser, vision_report):
     path, _, alerts = vision_report
     page = _open(chromium_browser, path, javascript=False)
     assert page.locator("#tnbr-runs .tnbr-name").all_inner_texts() == ["baseline", "wide", "wide", "pending"]
@@ -157,7 +156,7 @@ def test_report_is_one_file_with_the_bundle_inlined_once(vision_report):
     assert "<script src" not in text.lower() and "<link" not in text.lower()
 
 
-def test_markup_in_names_configs_and_alerts_is_shown_as_text(chromium_browser, xss_report):  # noqa: F811
+def test_markup_in_names_configs_and_alerts_is_shown_as_text(chromium_browser, xss_report):
     page = _open(chromium_browser, xss_report)
     assert page.evaluate("window.__pwned") is None
     assert page.title() == XSS["title"]
@@ -201,7 +200,7 @@ HOST_PROBE = """export default {
 };"""
 
 
-def test_widget_host_gives_modules_the_anywidget_model_surface(chromium_browser, tmp_path):  # noqa: F811
+def test_widget_host_gives_modules_the_anywidget_model_surface(chromium_browser, tmp_path):
     from trackio_nb.reports.page import asset
 
     page_file = tmp_path / "host.html"

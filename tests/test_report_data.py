@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.test_report_support import data_dir_env, seed_vision, stop_pending
+from tests.report_support import data_dir_env, seed_vision, stop_pending
 from trackio_nb.readers import LocalReader
 from trackio_nb.reports.data import collect, differing_keys, direction_for, flatten_config
 from trackio_nb.reports.downsample import downsample

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import trackio_nb as tnb
-from tests.test_report_support import data_dir_env
+from tests.report_support import data_dir_env
 from trackio_nb.reports.data import CHART_POINTS, MAX_SERIES_POINTS
 from trackio_nb.reports.downsample import downsample
 from trackio_nb.widgets.bundle import vega_bundle

@@ -1,4 +1,4 @@
-"""Shared seeding and browser helpers for the report and export tests (holds no tests)."""
+"""Shared seeding helpers for the report and export tests (holds no tests)."""
 
 from __future__ import annotations
 
@@ -12,17 +12,6 @@ from pathlib import Path
 import pytest
 
 import trackio_nb as tnb
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 def seed_vision(root: Path) -> tuple[dict[str, str], subprocess.Popen]:
@@ -90,34 +79,3 @@ def data_dir_env(root: Path) -> Iterator[None]:
         mp.setenv("TRACKIO_NB_DIR", str(root))
         mp.delenv("TRACKIO_NB_SERVER", raising=False)
         yield
-
-
-def offline_page(browser, *, javascript: bool = True):
-    """A page that aborts every request not on file:, data: or blob: and records page errors."""
-    context = browser.new_context(java_script_enabled=javascript)
-    page = context.new_page()
-    page.errors = []
-    page.blocked = []
-    page.on("pageerror", lambda err: page.errors.append(str(err)))
-    page.on("console", lambda msg: msg.type == "error" and page.errors.append("console: " + msg.text))
-
-    def route(r):
-        url = r.request.url
-        if url.startswith(("file:", "data:", "blob:")):
-            r.continue_()
-        else:
-            page.blocked.append(url)
-            r.abort()
-
-    page.route("**/*", route)
-    return page
-
-
-@pytest.fixture(scope="module")
-def chromium_browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
