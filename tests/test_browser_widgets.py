@@ -317,7 +317,9 @@ def test_chart_tooltip_names_the_run_step_and_value(browser, tmp_path, data_dir)
             run.log({"loss": 1 / (1 + step * lr)})
         run.finish()
     page_path = tmp_path / "tips.html"
-    page_path.write_text(page_html([CompareChart("tips", "loss")]), encoding="utf-8")
+    chart = CompareChart("tips", "loss")
+    page_path.write_text(page_html([chart]), encoding="utf-8")
+    chart.close()  # the page holds a copy of its state; the live widget is not needed
     page = browser.new_page(viewport={"width": 900, "height": 700})
     guard = Guard(page, ())
     page.goto(page_path.as_uri())
