@@ -22,16 +22,22 @@ class Guard:
     """Aborts and records every request that is not local; records page errors and dialogs.
 
     `console=True` also counts console errors as page errors (pages of our own; JupyterLab's
-    console is noisy with things unrelated to the widgets).
+    console is noisy with things unrelated to the widgets). An error thrown at the top of a
+    stack frame inside one of the `foreign` script paths (the host application's own bundle)
+    is kept apart in `foreign_errors` instead of failing the page.
     """
 
-    def __init__(self, page, local_prefixes: tuple[str, ...] = (), *, console: bool = False) -> None:
+    def __init__(
+        self, page, local_prefixes: tuple[str, ...] = (), *, console: bool = False, foreign: tuple[str, ...] = ()
+    ) -> None:
         self.blocked: list[str] = []
         self.errors: list[str] = []
+        self.foreign_errors: list[str] = []  # raised inside `foreign` scripts (the host app's own bugs)
         self.dialogs: list[str] = []
         self.local = (*OFFLINE, *local_prefixes)
+        self.foreign = foreign
         page.route("**/*", self._route)
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("pageerror", self._page_error)
         page.on("dialog", self._dialog)
         if console:
             page.on("console", lambda msg: msg.type == "error" and self.errors.append("console: " + msg.text))
@@ -43,6 +49,14 @@ class Guard:
         else:
             self.blocked.append(url)
             route.abort()
+
+    def _page_error(self, exc) -> None:
+        stack = getattr(exc, "stack", None) or ""
+        first_frame = next((line for line in stack.splitlines() if line.strip().startswith("at ")), "")
+        if self.foreign and any(part in first_frame for part in self.foreign):
+            self.foreign_errors.append(str(exc))
+        else:
+            self.errors.append(str(exc))
 
     def _dialog(self, dialog) -> None:
         self.dialogs.append(dialog.message)
