@@ -127,6 +127,13 @@ def test_second_init_drops_watchers_and_says_so():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tnb.init("watch-reinit")  # second had no watchers: no warning
+    third = tnb.init("watch-reinit")
+    third.watch("loss")
+    third.finish()  # ended through the Run: nothing left to finish or drop
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tnb.init("watch-reinit")
+    assert third.status == "finished"
 
 
 def test_watch_again_replaces_the_metrics_rules():

@@ -70,14 +70,14 @@ def init(
     config = check_config(config)
     webhook = _check_webhook(webhook_url, webhook_min_level)
     previous = _current
-    if previous is not None:
+    _current = None
+    if previous is not None and previous.status == "running":  # run.finish() may have ended it already
         if previous._watchers is not None and len(previous._watchers):
             warnings.warn(
                 f"init() finished run {previous.name!r} and dropped its {len(previous._watchers)} watcher(s); "
                 "the new run starts with none: call watch() again",
                 stacklevel=2,
             )
-        _current = None
         previous.finish()
     backend = _make_backend(project, server_url, token, dir)
     spec = RunSpec(project, name, group, config, resume, HOST, os.getpid(), time.time())
