@@ -10,6 +10,7 @@ Both check that a run named `<img src=x onerror=alert(1)>` is shown as text.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -181,6 +182,17 @@ def _check_escaped(page) -> None:
     assert page.locator(".tnb-alert-stream b").count() == 0
 
 
+@contextlib.contextmanager
+def _screenshot_on_failure(page, guard: Guard, shot: Path):
+    """On any failure inside the block, save a full-page screenshot and say what the guard saw."""
+    try:
+        yield
+    except BaseException:
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}; page errors: {guard.errors}; blocked: {guard.blocked}")
+        raise
+
+
 def _run_live_cell(page, base: str, url: str) -> None:
     """Open the notebook, run its first cell, and check the widgets update while it is busy."""
     page.goto(url, timeout=60_000)
@@ -223,22 +235,17 @@ def test_live_notebook7_updates_while_the_cell_runs(browser, notebook7, tmp_path
     # Notebook 7.6's own core bundle throws "reading 'schema'" while loading settings, with or
     # without our widgets (checked on a plain notebook): kept apart, every other error fails.
     guard = Guard(page, (base,), foreign=("/static/notebook/notebook_core.",))
-    try:
+    with _screenshot_on_failure(page, guard, tmp_path / "nb7-failure.png"):
         _run_live_cell(page, base, f"{base}/notebooks/live.ipynb")
         guard.check()
-        page.close()
-    except BaseException:
-        shot = tmp_path / "nb7-failure.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot: {shot}; page errors: {guard.errors}; blocked: {guard.blocked}")
-        raise
+    page.close()
 
 
 def test_live_jupyterlab_updates_while_the_cell_runs(browser, lab, tmp_path):
     base, _root = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     guard = Guard(page, (base,))
-    try:
+    with _screenshot_on_failure(page, guard, tmp_path / "live-failure.png"):
         _run_live_cell(page, base, f"{base}/lab/tree/live.ipynb?reset")
 
         # The stop button, while the kernel is free, stops a run in another process.
@@ -250,12 +257,7 @@ def test_live_jupyterlab_updates_while_the_cell_runs(browser, lab, tmp_path):
         worker.locator(".tnb-badge", has_text="finished").wait_for(timeout=30_000)
         assert int(worker.locator(".tnb-step").inner_text()) < 2999  # it stopped early
         guard.check()
-        page.close()
-    except BaseException:
-        shot = tmp_path / "live-failure.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot: {shot}; page errors: {guard.errors}; blocked: {guard.blocked}")
-        raise
+    page.close()
 
 
 def test_static_page_from_saved_widget_state(browser, tmp_path, data_dir):
