@@ -157,3 +157,18 @@ def test_numpy_scalars_and_text_values(data_dir):
     assert hist["note"].to_list() == ['"warmup"', '{"phase": 2}']
     assert hist["flag"].to_list() == ["true", None]
     assert view.metrics() == ["a", "b", "c", "flag", "note"]
+
+
+def test_torch_zero_dim_tensors_are_numbers(data_dir):
+    torch = pytest.importorskip("torch")  # not a test dependency (several hundred MB); runs where installed
+    run = tnb.init("torch", "t")
+    run.watch("loss", nan=True)
+    run.log({"loss": torch.tensor(0.25), "acc": torch.tensor(3, dtype=torch.int64)})
+    run.log({"loss": torch.tensor(float("nan")), "w": torch.ones(2, 2, requires_grad=True)})
+    run.finish()
+    view = tnb.Api().run("torch", "t")
+    assert view.history("loss")["loss"].to_list()[0] == 0.25
+    assert view.final_metrics("max") == {"acc": 3.0, "loss": 0.25}
+    assert [(a["step"], a["data"]["reason"]) for a in view.alerts()] == [(1, "nan_inf")]
+    w = view.history("w")  # a 2x2 tensor is not a number: kept as JSON text
+    assert (w["step"].to_list(), w["w"].to_list()) == ([1], ["[[1.0, 1.0], [1.0, 1.0]]"])
