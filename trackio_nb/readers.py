@@ -120,7 +120,7 @@ class LocalReader:
         )
 
     def _keys(self, project: str, run_ids: list[str] | None) -> tuple[pl.DataFrame, list[int] | None]:
-        raw = self._runs_raw(project).select("key", "id", "name")
+        raw = queries.run_keys(self._conn(project))
         if run_ids is None:
             return raw, None
         return raw, raw.filter(pl.col("id").is_in(run_ids))["key"].to_list()

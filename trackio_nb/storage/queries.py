@@ -82,6 +82,11 @@ def runs(conn: sqlite3.Connection, *, now: float | None = None) -> pl.DataFrame:
     return df.with_columns(pl.Series("status", status, dtype=pl.String))
 
 
+def run_keys(conn: sqlite3.Connection) -> pl.DataFrame:
+    """Every run's integer key and id: the id -> key map readers need, without computing statuses."""
+    return _frame(conn, "SELECT key, id FROM runs", (), {"key": pl.Int64, "id": pl.String})
+
+
 def metric_names(conn: sqlite3.Connection, run_keys: Sequence[int] | None = None) -> list[str]:
     """Names of the metrics logged by the given runs (all runs if None), sorted."""
     where, params = ("", [])
