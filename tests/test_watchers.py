@@ -367,7 +367,7 @@ def test_registration_errors_name_the_argument_and_attach_nothing(path, metric, 
     watch = tnb.watch if path == "module" else run.watch
     with pytest.raises(error, match=message):
         watch(metric, **rules)
-    assert run._watchers is None  # run.py attaches a watcher set only after add() succeeded
+    assert run._watchers is None  # tracked_run.py attaches a watcher set only after add() succeeded
     run.log({"loss": NAN})
     assert stored(run) == []
 

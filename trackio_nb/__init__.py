@@ -22,7 +22,7 @@ from .enums import AlertLevel, AlertReason, RunStatus
 if TYPE_CHECKING:
     from .api import Api, RunView
     from .reports import report
-    from .run import Run
+    from .tracked_run import Run
     from .session import alert, current_run, finish, init, log, should_stop, watch
     from .widgets import AlertStream, CompareChart, RunTable, show
 
@@ -32,7 +32,7 @@ __version__ = "0.1.0"
 # `trackio-nb --help` and the query commands start without them.
 _CACHED = {"Run", "alert", "current_run", "finish", "init", "log", "should_stop", "watch"}
 _LAZY = {
-    "Run": ("run", "Run"),
+    "Run": ("tracked_run", "Run"),
     **{name: ("session", name) for name in _CACHED - {"Run"}},
     "Api": ("api", "Api"),
     "RunView": ("api", "RunView"),
@@ -45,6 +45,10 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
+    if name == "run":  # wandb habit: `trackio_nb.run` is the current run (None before init())
+        from .session import current_run
+
+        return current_run()
     if name == "config":
         from .session import current_run
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from .backend import RESUME_MODES, RunSpec
 from .enums import AlertLevel
-from .run import Run
+from .tracked_run import Run
 from .run_config import check_config
 from .storage.paths import validate_project
 from .storage.status import HOST

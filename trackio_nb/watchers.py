@@ -268,7 +268,7 @@ class CustomRuleError(Exception):
 class WatcherSet:
     """The watchers of one run: one per metric (a later `add` for a metric replaces it)."""
 
-    CustomRuleError = CustomRuleError  # so run.py can catch it without importing this module eagerly
+    CustomRuleError = CustomRuleError  # so tracked_run.py can catch it without importing this module eagerly
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -5,13 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from ..errors import ProjectNotFound
 from .schema import ensure_schema
 
 BUSY_TIMEOUT_S = 30.0
-
-
-class ProjectNotFound(LookupError):
-    """No database exists for the project that was asked for."""
 
 
 def connect(path: Path, *, create: bool = False, project: str | None = None) -> sqlite3.Connection:

@@ -28,7 +28,7 @@ from .. import session
 
 if TYPE_CHECKING:
     from ..readers import Reader
-    from ..run import Run
+    from ..tracked_run import Run
 
 MAX_MESSAGES_PER_S = 5.0
 IDLE_POLL_S = 1.0
