@@ -14,7 +14,7 @@ from typing import Protocol
 
 from .storage.records import AlertRecord, LogEntry
 
-RESUME_MODES = ("never", "allow", "must")
+RESUME_MODES = ("never", "allow", "must", "force")
 
 
 @dataclass(slots=True)

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
-
-def check_config(config: object) -> dict:
-    """Return a copy of `config` if it is a JSON-able dict; raise TypeError otherwise."""
-    if config is None:
-        return {}
-    if not isinstance(config, dict):
-        raise TypeError(f"config must be a dict, got {type(config).__name__}")
-    try:
-        json.dumps(config, allow_nan=True)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"config must be JSON-serialisable: {exc}") from None
-    return dict(config)
+from .validation import check_config
 
 
 class Config(dict):

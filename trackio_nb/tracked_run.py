@@ -14,13 +14,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from . import values as _values
+from . import validation as _validation
 from .alerts import announce, make_alert
 from .backend import Backend, RunIdentity
 from .enums import LEVEL_ORDER, AlertLevel
 from .run_config import Config
 from .writer import ConfigUpdate, Writer
 
+_MAX_STEP = _validation.MAX_STEP
 FINISH_TIMEOUT_S = 30.0
 FAIL_FLUSH_DEADLINE_S = 2.0
 _END_STATUSES = ("finished", "failed")
@@ -58,13 +59,16 @@ class Run:
         """Queue one step of metrics (floats, ints, NumPy/0-d tensor scalars, or JSON-able values)."""
         if self.status != "running":
             raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
-        numbers, texts = _values.split(metrics, self._known_keys)
-        if step is not None and (type(step) is not int or step < 0):
-            step = _check_step(step)
-        lock = self._lock  # acquire/release: a third of `with lock:` on CPython 3.11; nothing below raises
+        numbers, texts = _validation.split(metrics, self._known_keys)
+        if step is not None and (type(step) is not int or step < 0 or step > _MAX_STEP):
+            step = _validation.check_step(step)
+        lock = self._lock  # acquire/release: a third of `with lock:` on CPython 3.11
         lock.acquire()
         if step is None:
             step = self._next_step
+            if step > _MAX_STEP:
+                lock.release()
+                raise _validation.automatic_step_overflow(step)
         if step >= self._next_step:
             self._next_step = step + 1
         self._last_step = step
@@ -208,12 +212,3 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<trackio_nb.Run project={self.project!r} name={self.name!r} id={self.id!r} status={self.status!r}>"
-
-
-def _check_step(step: object) -> int:
-    if isinstance(step, bool) or not hasattr(step, "__index__"):
-        raise ValueError(f"step must be an integer, got {type(step).__name__} {step!r}")
-    value = step.__index__()
-    if value < 0:
-        raise ValueError(f"step must be >= 0, got {value}")
-    return value

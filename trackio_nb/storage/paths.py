@@ -8,6 +8,8 @@ import re
 import unicodedata
 from pathlib import Path
 
+from ..errors import InvalidValue
+
 DEFAULT_DIR = "~/.cache/trackio_nb"
 DB_SUFFIX = ".db"
 MAX_PROJECT_NAME = 200
@@ -32,13 +34,13 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
 def validate_project(project: object) -> str:
     """Return `project` if it can name a project, else raise a clear error."""
     if not isinstance(project, str):
-        raise TypeError(f"project must be a string, got {type(project).__name__}")
+        raise InvalidValue(f"project must be a string, got {type(project).__name__}")
     if not project.strip():
-        raise ValueError("project name must not be empty")
+        raise InvalidValue("project name must not be empty")
     if len(project) > MAX_PROJECT_NAME:
-        raise ValueError(f"project name is {len(project)} characters long; the limit is {MAX_PROJECT_NAME}")
+        raise InvalidValue(f"project name is {len(project)} characters long; the limit is {MAX_PROJECT_NAME}")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in project):
-        raise ValueError(f"project name {project!r} holds control characters")
+        raise InvalidValue(f"project name {project!a} holds control characters or invalid Unicode")
     return project
 
 
@@ -57,5 +59,5 @@ def project_path(project: str, root: str | os.PathLike[str] | None = None) -> Pa
     base = data_dir(root)
     path = base / project_file_name(project)
     if path.parent != base:  # cannot happen by construction; guards future edits
-        raise ValueError(f"project name {project!r} does not map inside {base}")
+        raise InvalidValue(f"project name {project!r} does not map inside the data directory")
     return path
