@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from .errors import InvalidValue
 from .readers import Reader
 
 DIRECTIONS = ("min", "max")
@@ -24,7 +25,7 @@ STATUSES = ("running", "finished", "failed")
 
 def _check(name: str, value: object, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        raise InvalidValue(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return str(value)
 
 
@@ -87,8 +88,8 @@ def best(
     ranked = rank(runs, finals, metric, direction)
     if ranked.is_empty():
         if metric not in reader.metrics(project):
-            raise LookupError(f"project {project!r} has no metric {metric!r}")
-        raise LookupError(
+            raise InvalidValue(f"project {project!r} has no metric {metric!r}")
+        raise InvalidValue(
             f"no finished run of project {project!r} logged {metric!r}"
             " (running and failed runs are left out unless include-all is asked)"
         )
@@ -105,7 +106,7 @@ def best(
     ]
     top = ranking[0]
     if top["value"] is None or top["value"] != top["value"]:
-        raise LookupError(f"no run of project {project!r} has a numeric {mode} value of {metric!r} (all NaN)")
+        raise InvalidValue(f"no run of project {project!r} has a numeric {mode} value of {metric!r} (all NaN)")
     return {
         "project": project,
         "metric": metric,
@@ -150,7 +151,7 @@ def compare(
     if metrics is not None:
         missing = [m for m in metrics if m not in present]
         if missing:
-            raise LookupError(f"no compared run of project {project!r} logged metric {missing[0]!r}")
+            raise InvalidValue(f"no compared run of project {project!r} logged metric {missing[0]!r}")
         names = list(dict.fromkeys(metrics))
     else:
         names = sorted(present)
@@ -185,7 +186,7 @@ def summary(reader: Reader, project: str, metric: str | None = None) -> dict[str
     runs = reader.runs(project)
     finals = reader.final_values(project, None, None if metric is None else [metric], "last")
     if metric is not None and finals.is_empty():
-        raise LookupError(f"project {project!r} has no metric {metric!r}")
+        raise InvalidValue(f"project {project!r} has no metric {metric!r}")
     alerts = reader.alerts(project)
     per_run = dict(alerts.group_by("run_id").len().iter_rows())
     per_level = dict(alerts.group_by("level").len().iter_rows())

@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 
 from .enums import AlertLevel, AlertReason
+from .errors import AmbiguousRun, InvalidValue, RunNotFound
 from .readers import Reader, reader_for
 
 
@@ -28,9 +29,9 @@ def parse_since(since: object) -> datetime | None:
         try:
             since = datetime.fromisoformat(since.replace("Z", "+00:00"))
         except ValueError:
-            raise ValueError(f"since must be an ISO-8601 date and time, got {since!r}") from None
+            raise InvalidValue(f"since must be an ISO-8601 date and time, got {since!r}") from None
     if not isinstance(since, datetime):
-        raise TypeError(f"since must be a datetime or an ISO-8601 string, got {type(since).__name__}")
+        raise InvalidValue(f"since must be a datetime or an ISO-8601 string, got {type(since).__name__}")
     return since if since.tzinfo is not None else since.replace(tzinfo=timezone.utc)
 
 
@@ -38,21 +39,21 @@ def check_alert_filters(level: object, reason: object, after_id: object) -> tupl
     """Validate alert filters: TypeError for wrong types, ValueError for bad values."""
     if level is not None:
         if not isinstance(level, str):
-            raise TypeError(f"level must be an AlertLevel or a string, got {type(level).__name__}")
+            raise InvalidValue(f"level must be an AlertLevel or a string, got {type(level).__name__}")
         if str(level).lower() not in {lv.value for lv in AlertLevel}:
-            raise ValueError(f"level must be one of info, warn, error, got {level!r}")
+            raise InvalidValue(f"level must be one of info, warn, error, got {level!r}")
         level = str(level).lower()
     if reason is not None:
         if not isinstance(reason, str):
-            raise TypeError(f"reason must be an AlertReason or a string, got {type(reason).__name__}")
+            raise InvalidValue(f"reason must be an AlertReason or a string, got {type(reason).__name__}")
         if str(reason) not in {r.value for r in AlertReason}:
-            raise ValueError(f"reason must be one of {', '.join(r.value for r in AlertReason)}, got {reason!r}")
+            raise InvalidValue(f"reason must be one of {', '.join(r.value for r in AlertReason)}, got {reason!r}")
         reason = str(reason)
     if after_id is not None:
         if isinstance(after_id, bool) or not isinstance(after_id, int):
-            raise TypeError(f"after_id must be an integer, got {type(after_id).__name__}")
+            raise InvalidValue(f"after_id must be an integer, got {type(after_id).__name__}")
         if after_id < 0:
-            raise ValueError(f"after_id must be >= 0, got {after_id}")
+            raise InvalidValue(f"after_id must be >= 0, got {after_id}")
     return level, reason, after_id
 
 
@@ -79,7 +80,7 @@ def alert_dicts(frame: pl.DataFrame) -> list[dict[str, Any]]:
 def resolve_run(runs: pl.DataFrame, project: str, name_or_id: str) -> dict:
     """The run row whose id is `name_or_id`, else the only run with that name."""
     if not isinstance(name_or_id, str):
-        raise TypeError(f"run must be a name or id string, got {type(name_or_id).__name__}")
+        raise InvalidValue(f"run must be a name or id string, got {type(name_or_id).__name__}")
     by_id = runs.filter(pl.col("id") == name_or_id)
     if by_id.height:
         return by_id.row(0, named=True)
@@ -88,8 +89,8 @@ def resolve_run(runs: pl.DataFrame, project: str, name_or_id: str) -> dict:
         return by_name.row(0, named=True)
     if by_name.height > 1:
         ids = ", ".join(by_name["id"].to_list())
-        raise LookupError(f"{by_name.height} runs in {project!r} are named {name_or_id!r} (ids {ids}); pass an id")
-    raise LookupError(f"project {project!r} has no run named or with id {name_or_id!r}")
+        raise AmbiguousRun(f"{by_name.height} runs in {project!r} are named {name_or_id!r} (ids {ids}); pass an id")
+    raise RunNotFound(f"project {project!r} has no run named or with id {name_or_id!r}")
 
 
 class RunView:

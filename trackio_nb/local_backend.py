@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .backend import RunIdentity, RunSpec
+from .errors import RunNotFound
 from .names import new_run_id, new_run_name
 from .storage import writes
 from .storage.paths import project_path
@@ -28,7 +29,7 @@ class LocalBackend:
         db = self._sync
         existing = writes.latest_run_named(db, spec.name) if spec.name is not None else None
         if spec.resume == "must" and existing is None:
-            raise ValueError(f"resume='must' but project {self.project!r} has no run named {spec.name!r}")
+            raise RunNotFound(f"resume='must' but project {self.project!r} has no run named {spec.name!r}")
         if existing is not None and spec.resume in ("allow", "must"):
             self._key = existing["key"]
             next_step, self._state = writes.resume_run(db, self._key, host=spec.host, pid=spec.pid, now=spec.created_at)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
+from .errors import RunNotFound
 from .storage import ProjectNotFound, connect, data_dir, project_path, queries
+from .storage.connection import probe, project_name
 from .storage.paths import DB_SUFFIX
 
 if TYPE_CHECKING:
@@ -85,10 +88,10 @@ class LocalReader:
     def _conn(self, project: str) -> sqlite3.Connection:
         conn = self._conns.get(project)
         if conn is None:
-            try:
-                conn = connect(project_path(project, self.root))
-            except ProjectNotFound:
-                raise ProjectNotFound(f"no project named {project!r} in {self.root}") from None
+            path = project_path(project, self.root)
+            if not path.exists():
+                raise ProjectNotFound(f"no project named {project!r} in {self.root}")
+            conn = connect(path)
             self._conns[project] = conn
         return conn
 
@@ -102,13 +105,17 @@ class LocalReader:
             return []
         names = []
         for path in sorted(self.root.glob("*" + DB_SUFFIX)):
+            problem = probe(path)
+            if problem is not None:
+                # Skipped, not fatal: one stray file must not hide every other project.
+                print(f"trackio_nb: skipping {path.name} in the data directory: {problem}", file=sys.stderr)
+                continue
             if "~" not in path.name:
                 names.append(path.stem)
                 continue
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-                row = conn.execute("SELECT value FROM meta WHERE key = 'project'").fetchone()
-            if row is not None:
-                names.append(row[0])
+            name = project_name(path)
+            if name is not None:
+                names.append(name)
         return sorted(names)
 
     def _runs_raw(self, project: str) -> pl.DataFrame:
@@ -141,7 +148,7 @@ class LocalReader:
     def history(self, project: str, run_id: str, metrics: list[str] | None = None) -> pl.DataFrame:
         _, keys = self._keys(project, [run_id])
         if not keys:
-            raise LookupError(f"project {project!r} has no run with id {run_id!r}")
+            raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
         return queries.history(self._conn(project), keys[0], metrics)
 
     def alerts(

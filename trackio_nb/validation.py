@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from .errors import InvalidValue
 
@@ -272,17 +272,20 @@ def check_json_value_text(key: str, text: object) -> str:
     return text
 
 
-def check_entry(step: object, numbers: Mapping[str, object], texts: Mapping[str, object] | None) -> None:
-    """One logged step as it arrives from outside the run (a server batch): keys, step, values."""
-    check_step(step)
-    for key, value in numbers.items():
+def check_entries(entries: Sequence[tuple]) -> None:
+    """Logged steps (step, timestamp, {key: float}, {key: JSON text} | None) that arrive from
+    outside a run (a server batch, the outbox): each distinct key once, every step, every text."""
+    keys: set[str] = set()
+    for step, _, numbers, texts in entries:
+        if type(step) is not int or not 0 <= step <= MAX_STEP:
+            check_step(step)
+        keys.update(numbers)
+        if texts:
+            for key, text in texts.items():
+                check_json_value_text(key, text)
+            keys.update(texts)
+    for key in keys:
         check_key(key)
-        if type(value) is not float:
-            raise InvalidValue(f"value of {key!r} must be a float")
-    if texts:
-        for key, text in texts.items():
-            check_key(key)
-            check_json_value_text(key, text)
 
 
 # -- config ---------------------------------------------------------------------------------

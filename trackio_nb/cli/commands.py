@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import analysis
 from ..api import alert_dicts, iso, resolve_run
+from ..errors import InvalidValue, RunNotFound
 from ..readers import Reader, reader_for
 from . import flags
 from .features import require
@@ -109,7 +110,7 @@ def get_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
 def get_metric(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     row = _run_row(reader, args.project, args.run)
     if args.metric not in reader.metrics(args.project, [row["id"]]):
-        raise LookupError(
+        raise InvalidValue(
             f"run {row['name']!r} (id {row['id']}) of project {args.project!r} has no metric {args.metric!r}"
         )
     frame = reader.history(args.project, row["id"], [args.metric])
@@ -140,7 +141,7 @@ def summary(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
 def stop(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     row = _run_row(reader, args.project, args.run)
     if not reader.stop(args.project, row["id"]):
-        raise LookupError(f"project {args.project!r} has no run with id {row['id']!r}")
+        raise RunNotFound(f"project {args.project!r} has no run with id {row['id']!r}")
     return {
         "project": args.project,
         "run": row["name"],

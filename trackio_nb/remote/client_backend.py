@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from ..backend import RunIdentity, RunSpec
+from ..errors import ServerError
 from ..names import new_run_id, new_run_name
 from ..storage.records import AlertRecord, LogEntry
 from . import wire
@@ -106,7 +107,7 @@ class RemoteBackend:
         if problem is None:
             problem = f"HTTP {response.status_code}"
         if spec.resume == "must":
-            raise ConnectionError(
+            raise ServerError(
                 f"cannot resume run {spec.name!r}: the server at {self.server_url} is unreachable ({problem})"
             )
         # Offline start: the run gets its id and name here; the server creates it on delivery.

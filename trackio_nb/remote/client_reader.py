@@ -12,6 +12,7 @@ from datetime import datetime
 import httpx
 import polars as pl
 
+from ..errors import ServerError
 from . import wire
 from .delivery import JSON_HEADERS
 from .transport import make_client, normalize_url, raise_for
@@ -34,7 +35,7 @@ class RemoteReader:
             else:
                 response = self._http.request(method, path, content=wire.dumps(payload), headers=JSON_HEADERS)
         except httpx.HTTPError as exc:
-            raise ConnectionError(f"cannot reach the trackio-nb server at {self.server_url}: {exc}") from None
+            raise ServerError(f"cannot reach the trackio-nb server at {self.server_url}: {exc}") from None
         raise_for(response, self.server_url)
         return response
 

@@ -15,20 +15,26 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..backend import RESUME_MODES
+from ..errors import InvalidValue, ProjectNotFound, RunNotFound
 from ..names import new_run_name
 from ..storage import connect, project_path, validate_project, writes
 from ..storage.queries import LEVELS
 from ..storage.records import AlertRecord, RunRecord, SeriesState
+from ..validation import (
+    check_alert_data_text,
+    check_alert_text,
+    check_alert_title,
+    check_config,
+    check_entries,
+    check_label,
+    check_step,
+)
 from .wire import decode_logs
 
 KINDS = ("open", "write", "status")
-RESUME_MODES = ("never", "allow", "must")
 END_STATUSES = ("running", "finished", "failed")
 MAX_ID_LENGTH = 128
-
-
-class UnknownRun(LookupError):
-    """A batch names a run the project does not hold."""
 
 
 class ProjectStore:
@@ -100,7 +106,7 @@ class ProjectStore:
         if key is None:
             row = self.conn.execute("SELECT key FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
-                raise UnknownRun(f"project {self.project!r} has no run with id {run_id!r}")
+                raise RunNotFound(f"project {self.project!r} has no run with id {run_id!r}")
             key = self._keys[run_id] = row[0]
         return key
 
@@ -129,7 +135,7 @@ class ProjectStore:
         name = batch["name"]
         existing = writes.latest_run_named(db, name) if name is not None else None
         if batch["resume"] == "must" and existing is None:
-            raise ValueError(f"resume='must' but project {self.project!r} has no run named {name!r}")
+            raise RunNotFound(f"resume='must' but project {self.project!r} has no run named {name!r}")
         if existing is not None and batch["resume"] in ("allow", "must"):
             key = existing["key"]
             next_step, self._states[key] = writes.resume_run(
@@ -171,9 +177,9 @@ class Stores:
         return store
 
     def existing(self, project: str) -> ProjectStore:
-        """The store of a project that already has a database (LookupError otherwise)."""
+        """The store of a project that already has a database (ProjectNotFound otherwise)."""
         if project not in self._stores and not project_path(project, self.root).exists():
-            raise UnknownRun(f"no project named {project!r} on this server")
+            raise ProjectNotFound(f"no project named {project!r} on this server")
         return self.get(project)
 
     def close(self) -> None:
@@ -187,7 +193,7 @@ class Stores:
 
 def _need(cond: bool, message: str) -> None:
     if not cond:
-        raise ValueError(message)
+        raise InvalidValue(message)
 
 
 def _is_int(value: object) -> bool:
@@ -226,10 +232,13 @@ def _check_open(batch: dict) -> None:
     _opt_str(batch, "name")
     _opt_str(batch, "group")
     _opt_str(batch, "host")
-    _need(batch.get("name") is None or bool(batch["name"].strip()), "'name' must not be empty")
+    for field, what in (("name", "run name"), ("group", "group")):
+        if batch.get(field) is not None:
+            check_label(batch[field], what)
     _need(batch.get("resume") in RESUME_MODES, f"'resume' must be one of {', '.join(RESUME_MODES)}")
     _need(batch["resume"] == "never" or batch.get("name") is not None, "resuming needs a run 'name'")
     _need(isinstance(batch.get("config"), dict), "'config' must be a JSON object")
+    check_config(batch["config"])
     _need(batch.get("pid") is None or _is_int(batch["pid"]), "'pid' must be an integer or null")
     _need(_is_number(batch.get("created_at")), "'created_at' must be a number")
     batch.setdefault("group", None)
@@ -240,9 +249,12 @@ def _check_open(batch: dict) -> None:
 def _check_write(batch: dict) -> None:
     alerts = batch.setdefault("alerts", [])
     config = batch.setdefault("config", None)
-    batch["logs"] = decode_logs(batch.get("logs", []))
+    batch["logs"] = logs = decode_logs(batch.get("logs", []))
+    check_entries(logs)
     _need(isinstance(alerts, list), "'alerts' must be a list")
     _need(config is None or isinstance(config, dict), "'config' must be a JSON object or null")
+    if config is not None:
+        check_config(config)
     batch["alerts"] = [_alert(i, a) for i, a in enumerate(alerts)]
 
 
@@ -251,14 +263,11 @@ def _alert(i: int, raw: object) -> AlertRecord:
     ts, step, level, title = raw.get("timestamp"), raw.get("step"), raw.get("level"), raw.get("title")
     text, data = raw.get("text"), raw.get("data")
     _need(_is_number(ts) and math.isfinite(ts), f"alerts[{i}].timestamp must be a number")
-    _need(step is None or (_is_int(step) and step >= 0), f"alerts[{i}].step must be an integer >= 0 or null")
+    if step is not None:
+        _need(_is_int(step), f"alerts[{i}].step must be an integer >= 0 or null")
+        check_step(step)
     _need(level in LEVELS, f"alerts[{i}].level must be one of {', '.join(LEVELS)}")
-    _need(isinstance(title, str) and bool(title.strip()), f"alerts[{i}].title must be a non-empty string")
-    _need(text is None or isinstance(text, str), f"alerts[{i}].text must be a string or null")
-    if data is not None:
-        _need(isinstance(data, str), f"alerts[{i}].data must be JSON text or null")
-        try:
-            json.loads(data)
-        except ValueError:
-            raise ValueError(f"alerts[{i}].data is not valid JSON text") from None
+    check_alert_title(title)
+    check_alert_text(text)
+    check_alert_data_text(data)
     return AlertRecord(float(ts), step, level, title, text, data)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
+from ..errors import InvalidValue
 from .status import effective_status
 
 RUN_SCHEMA = {
@@ -115,7 +116,7 @@ def final_values(
     A last value of NaN is NaN; min and max skip NaN (null when a series holds only NaN).
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise InvalidValue(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     value, step, stamp = {
         "last": ("s.last_value", "s.last_step", "s.last_timestamp"),
         "min": ("s.min_value", "s.min_step", "NULL"),
@@ -248,7 +249,7 @@ def alerts(
         params += p
     if level is not None:
         if level not in LEVELS:
-            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+            raise InvalidValue(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
         clauses.append("a.level = ?")
         params.append(level)
     if reason is not None:
@@ -256,7 +257,7 @@ def alerts(
         params.append(reason)
     if since is not None:
         if since.tzinfo is None:
-            raise ValueError("since must be a timezone-aware datetime")
+            raise InvalidValue("since must be a timezone-aware datetime")
         # Whole microseconds on both sides: an ISO string read back from an alert matches it.
         clauses.append("CAST(round(a.timestamp * 1000000) AS INTEGER) >= ?")
         params.append((since - _EPOCH) // timedelta(microseconds=1))
