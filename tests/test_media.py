@@ -198,7 +198,9 @@ def test_v3_database_gains_the_media_table_and_keeps_its_data(data_dir):
     )
     conn.execute("INSERT INTO applied_batches VALUES ('b-1', 1.0)")
     conn.execute("INSERT INTO metric_names VALUES (1, 'note')")
-    conn.execute("INSERT INTO text_values (run_key, metric_key, step, timestamp, value) VALUES (1, 1, 4, 1001.0, '\"x\"')")
+    conn.execute(
+        "INSERT INTO text_values (run_key, metric_key, step, timestamp, value) VALUES (1, 1, 4, 1001.0, '\"x\"')"
+    )
     conn.close()
     view = tnb.Api().run("legacy-v3", "old")
     assert (view.config, view.media()) == ({"lr": 0.1}, [])
