@@ -98,19 +98,32 @@ def get_run(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def get_metric(doc: dict[str, Any]) -> str:
-    values = doc["values"]
-    head = f"{doc['metric']} of run {doc['run']!r} (id {doc['run_id']}), {len(values)} values"
-    if not values:
-        return head
-    table = render(
+def _values_table(values: list[dict[str, Any]]) -> str:
+    return render(
         [
             Column("step", [number(v["step"]) for v in values], right=True),
             Column("time (UTC)", [_when(v["timestamp"]) for v in values]),
             Column("value", [number(v["value"]) for v in values], right=True),
         ]
     )
-    return f"{head}\n{table}"
+
+
+def get_metric(doc: dict[str, Any]) -> str:
+    values = doc["values"]
+    head = f"{doc['metric']} of run {doc['run']!r} (id {doc['run_id']}), {len(values)} values"
+    if not values:
+        return head
+    return f"{head}\n{_values_table(values)}"
+
+
+def get_history(doc: dict[str, Any]) -> str:
+    parts = [f"history of run {doc['run']!r} (id {doc['run_id']}), at most {doc['max_points']} points per metric"]
+    for series in doc["metrics"]:
+        values = series["values"]
+        parts.append(f"\n{series['metric']}: {len(values)} of {series['num_values']} values")
+        if values:
+            parts.append(_values_table(values))
+    return "\n".join(parts)
 
 
 def best(doc: dict[str, Any]) -> str:
