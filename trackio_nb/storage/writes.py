@@ -105,18 +105,24 @@ def resume_run(db: sqlite_utils.Database, key: int, *, host: str, pid: int, now:
     return top + 1, state
 
 
+@contextmanager
+def synced(conn: sqlite3.Connection, on: bool = True) -> Iterator[None]:
+    """Commits inside are synced to disk before they return (PRAGMA synchronous = FULL)."""
+    if on:
+        conn.execute("PRAGMA synchronous = FULL")
+    try:
+        yield
+    finally:
+        if on:
+            conn.execute("PRAGMA synchronous = NORMAL")
+
+
 def set_status(
     db: sqlite_utils.Database, key: int, status: str, finished_at: float | None, *, durable: bool = False
 ) -> None:
     """Set a run's status; with `durable`, the commit is synced to disk before returning."""
-    if durable:
-        db.execute("PRAGMA synchronous = FULL")
-    try:
-        with transaction(db.conn):
-            db.table("runs").update(key, {"status": status, "finished_at": finished_at})
-    finally:
-        if durable:
-            db.execute("PRAGMA synchronous = NORMAL")
+    with synced(db.conn, durable), transaction(db.conn):
+        db.table("runs").update(key, {"status": status, "finished_at": finished_at})
 
 
 def set_config(db: sqlite_utils.Database, key: int, config: dict) -> None:
@@ -264,3 +270,39 @@ def write_batch(
                 }
                 for a in alerts
             )
+
+
+# -- what the tracking server's SQLite store asks of a project database -------------------------
+
+
+def batch_applied(conn: sqlite3.Connection, batch_id: str) -> bool:
+    """True when a server already applied the batch with this id."""
+    return conn.execute("SELECT 1 FROM applied_batches WHERE id = ?", (batch_id,)).fetchone() is not None
+
+
+def record_batch(conn: sqlite3.Connection, batch_id: str, now: float) -> None:
+    """Record a batch id as applied (inside the transaction that stores the batch)."""
+    conn.execute("INSERT INTO applied_batches (id, applied_at) VALUES (?, ?)", (batch_id, now))
+
+
+def run_key(conn: sqlite3.Connection, run_id: str) -> int | None:
+    row = conn.execute("SELECT key FROM runs WHERE id = ?", (run_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def run_identity(conn: sqlite3.Connection, run_id: str) -> tuple[str, str, dict] | None:
+    """(id, name, config) of the run with this id, or None."""
+    row = conn.execute("SELECT id, name, config FROM runs WHERE id = ?", (run_id,)).fetchone()
+    return None if row is None else (row[0], row[1], json.loads(row[2]))
+
+
+def run_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+
+def series_state(conn: sqlite3.Connection, key: int) -> SeriesState:
+    """A run's series state rebuilt from its summaries (a restarted server, a resumed run)."""
+    state = SeriesState()
+    for metric_key, last_step in conn.execute("SELECT metric_key, last_step FROM summaries WHERE run_key = ?", (key,)):
+        state.last_steps[metric_key] = last_step
+    return state
