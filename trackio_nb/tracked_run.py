@@ -153,6 +153,9 @@ class Run:
         return self._stop.is_set()
 
     def _config_changed(self, config: dict) -> None:
+        # Called by Config before a change takes effect: an ended run refuses it, so nothing is lost silently.
+        if self.status != "running":
+            raise RuntimeError(f"run {self.name!r} is {self.status}; its config can no longer be changed")
         self._writer.put(ConfigUpdate(config))
 
     def flush(self, timeout: float | None = None) -> bool:
