@@ -175,6 +175,10 @@ def split(metrics: Mapping[str, object], known: set[str]) -> tuple[dict[str, flo
             numbers[key] = value
         elif kind is int:
             numbers[key] = check_number(key, value)
+        elif getattr(kind, "_tnb_media", False):  # tnb.Image etc.: the run encodes it (media/base.py)
+            if texts is None:
+                texts = {}
+            texts[key] = value
         else:
             converted = coerce(key, value)
             if type(converted) is float:
@@ -291,21 +295,27 @@ def check_entries(entries: Sequence[tuple]) -> None:
 # -- config ---------------------------------------------------------------------------------
 
 
+def check_config_value(key: object, value: object) -> None:
+    """The final check that one (already converted) config entry can be stored as JSON (NaN kept)."""
+    if not isinstance(key, str):
+        raise InvalidValue(f"config keys must be strings, got {type(key).__name__} {key!r}")
+    problem = text_problem(key)
+    if problem is not None:
+        raise InvalidValue(f"config key {_show(key)} {problem}")
+    json_text(key, value, "config value")
+
+
 def check_config(config: object) -> dict:
     """A copy of `config` if every key and value can be stored as JSON (NaN kept); InvalidValue otherwise.
 
     Conversions of Path, NumPy and objects with fields happen before this, in run_config;
-    this is the final check that the result is storable.
+    this is the final check that the result is storable (the server applies it to what
+    clients send).
     """
     if config is None:
         return {}
     if not isinstance(config, Mapping):
         raise InvalidValue(f"config must be a dict, got {type(config).__name__}")
     for key, value in config.items():
-        if not isinstance(key, str):
-            raise InvalidValue(f"config keys must be strings, got {type(key).__name__} {key!r}")
-        problem = text_problem(key)
-        if problem is not None:
-            raise InvalidValue(f"config key {_show(key)} {problem}")
-        json_text(key, value, "config value")
+        check_config_value(key, value)
     return dict(config)

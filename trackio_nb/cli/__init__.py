@@ -14,13 +14,14 @@ import sys
 from .errors import CliError, UsageError
 
 PROG = "trackio-nb"
-FEATURE_COMMANDS = ("report", "export", "serve", "sync")
+FEATURE_COMMANDS = ("report", "export", "serve", "sync", "mcp")
 EXIT_BUG = 70  # EX_SOFTWARE: an exception that is not one of trackio_nb.errors
 
 
-def _input_error(exc: BaseException) -> str | None:
+def input_error_message(exc: BaseException, project: str | None = None, remote: bool = False) -> str | None:
     """The one-line message for an error trackio_nb raised on purpose (or the environment
-    caused: a file that cannot be written, a locked or failing disk), or None for a bug."""
+    caused: a file that cannot be written, a locked or failing disk), or None for a bug
+    (CLI and MCP). `project` and `remote` are kept for callers; the rule does not need them."""
     import sqlite3
 
     from ..errors import TrackioNbError
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001  (a bug is re-shown with its traceback, exit 70)
-        message = _input_error(exc)
+        message = input_error_message(exc)
         if message is None:  # a bug: never disguised as bad input
             import traceback
 
@@ -103,4 +104,4 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(message, 1)
 
 
-__all__ = ["CliError", "UsageError", "main"]
+__all__ = ["CliError", "UsageError", "input_error_message", "main"]

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# How `init(resume=...)` treats an existing run of the same name (docs/api.md): "never" starts a
+# new run, "allow" continues it if there is one, "must" continues it or fails, "force" is
+# "allow" that also takes over a run still running elsewhere.
+RESUME_MODES = ("never", "allow", "must", "force")
+
 # One logged step: (step, timestamp, {metric: float}, {metric: json text} or None).
 LogEntry = tuple[int, float, dict[str, float], "dict[str, str] | None"]
 
@@ -39,3 +44,22 @@ class SeriesState:
 
     metric_keys: dict[str, int] = field(default_factory=dict)
     last_steps: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MediaRecord:
+    """One logged media object, encoded in the caller's thread; the writer stores its files and row.
+
+    `value` is JSON text (or None), `file` the name of the row's own file (or None), `blobs`
+    every file the row needs as {content-addressed name: bytes}, `meta` JSON text (or None).
+    """
+
+    step: int
+    timestamp: float
+    key: str
+    kind: str
+    caption: str | None
+    value: str | None
+    file: str | None
+    blobs: dict[str, bytes]
+    meta: str | None
