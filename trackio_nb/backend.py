@@ -62,8 +62,11 @@ class Backend(Protocol):
     def stop_requested(self) -> bool:
         """True once someone asked this run to stop (writer thread)."""
 
-    def close(self) -> None:
-        """Release connections; no further calls follow."""
+    def keep_rejected(self, rows: list, error: str) -> str:
+        """Keep rows storage refused for good ((kind, record, error) each); returns where they went."""
+
+    def close(self, deadline: float | None = None) -> None:
+        """Release connections, giving up on unsent data at `deadline` (time.monotonic()); no calls follow."""
 
     def describe_pending(self) -> str:
         """Where unsent data stays when the writer could not finish (for the exit message)."""

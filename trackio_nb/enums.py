@@ -28,6 +28,7 @@ class AlertReason(_StrEnum):
     SPIKE = "spike"
     STAGNATION = "stagnation"
     CUSTOM = "custom"
+    DATA_LOSS = "data_loss"  # rows storage refused: counts and the first error in `data`
 
 
 class RunStatus(_StrEnum):

@@ -6,13 +6,16 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import rejected
 from .backend import RunIdentity, RunSpec
-from .errors import RunNotFound
+from .errors import InvalidValue, RunNotFound
 from .names import new_run_id, new_run_name
 from .storage import writes
 from .storage.media_files import media_dir
 from .storage.paths import project_path
 from .storage.records import AlertRecord, LogEntry, MediaRecord, SeriesState
+
+STATUS_BUSY_S = 1.0
 
 
 class LocalBackend:
@@ -25,19 +28,26 @@ class LocalBackend:
         self._writer = None
         self._key: int | None = None
         self._state = SeriesState()
+        self._owner: tuple[str, int] | None = None  # (host, pid) written on the run row by open_run
+        self._run_id: str | None = None
+        self._run_name: str | None = None
+        self._taken_over = False
 
     def open_run(self, spec: RunSpec) -> RunIdentity:
         db = self._sync
         existing = writes.latest_run_named(db, spec.name) if spec.name is not None else None
         if spec.resume == "must" and existing is None:
             raise RunNotFound(f"resume='must' but project {self.project!r} has no run named {spec.name!r}")
-        if existing is not None and spec.resume in ("allow", "must"):
+        if existing is not None and spec.resume in ("allow", "must", "force"):
             self._key = existing["key"]
-            next_step, self._state = writes.resume_run(db, self._key, host=spec.host, pid=spec.pid, now=spec.created_at)
+            next_step, self._state = writes.resume_run(
+                db, self._key, host=spec.host, pid=spec.pid, now=spec.created_at, force=spec.resume == "force"
+            )
             config = json.loads(existing["config"])
             if spec.config:
                 config.update(spec.config)
                 writes.set_config(db, self._key, config)
+            self._claim(spec, existing["id"], existing["name"])
             return RunIdentity(existing["id"], existing["name"], next_step, resumed=True, config=config)
         name = spec.name
         if name is None:
@@ -48,7 +58,11 @@ class LocalBackend:
             db,
             writes.RunRecord(run_id, name, spec.group, spec.config, spec.created_at, spec.host, spec.pid),
         )
+        self._claim(spec, run_id, name)
         return RunIdentity(run_id, name, 0, resumed=False, config=dict(spec.config))
+
+    def _claim(self, spec: RunSpec, run_id: str, name: str) -> None:
+        self._owner, self._run_id, self._run_name = (spec.host, spec.pid), run_id, name
 
     def _writer_db(self):
         if self._writer is None:
@@ -63,21 +77,40 @@ class LocalBackend:
         media: Sequence[MediaRecord] = (),
     ) -> None:
         db = self._writer_db()
-        if logs or alerts or media:
-            writes.write_batch(db, self._key, self._state, logs, alerts, media, media_dir(self.path))
-        if config is not None:
-            writes.set_config(db, self._key, config)
+        try:
+            if logs or alerts or media:
+                writes.write_batch(db, self._key, self._state, logs, alerts, media, media_dir(self.path), self._owner)
+            if config is not None:
+                writes.set_config(db, self._key, config, self._owner)
+        except BaseException:
+            # The rollback may have removed metric names and steps the cached state now names.
+            self._state = writes.series_state(db.conn, self._key)
+            raise
+
+    def keep_rejected(self, rows: list, error: str) -> str:
+        """Append refused rows to `<project>.rejected.jsonl` beside the database; returns its path."""
+        return rejected.append(rejected.rejected_path(self.path), self.project, self._run_id, self._run_name, rows)
 
     def set_status(self, status: str, finished_at: float | None, *, durable: bool = False) -> None:
-        writes.set_status(self._sync, self._key, status, finished_at, durable=durable)
+        # Bounded: a database another process keeps locked must not hold finish() past its deadline.
+        owned = writes.set_status(
+            self._sync, self._key, status, finished_at, durable=durable, owner=self._owner, busy_timeout_s=STATUS_BUSY_S
+        )
+        if not owned:
+            self._taken_over = True
+            raise InvalidValue(
+                f"run {self._run_name!r} was taken over by another process (resume='force'); its status is theirs"
+            )
 
     def heartbeat(self, now: float) -> None:
-        writes.heartbeat(self._writer_db(), self._key, now)
+        if not writes.heartbeat(self._writer_db(), self._key, now, self._owner):
+            self._taken_over = True
 
     def stop_requested(self) -> bool:
-        return writes.stop_requested(self._writer_db(), self._key)
+        # A run another process took over (resume="force") stops here: its writes are refused.
+        return self._taken_over or writes.stop_requested(self._writer_db(), self._key)
 
-    def close(self) -> None:
+    def close(self, deadline: float | None = None) -> None:
         for db in (self._writer, self._sync):
             if db is not None:
                 db.conn.close()

@@ -17,12 +17,16 @@ from collections.abc import Callable, Mapping
 from . import validation as _validation
 from .alerts import announce, make_alert
 from .backend import Backend, RunIdentity
-from .enums import LEVEL_ORDER, AlertLevel
+from .enums import LEVEL_ORDER, AlertLevel, AlertReason
+from .errors import InvalidValue
 from .run_config import Config
 from .writer import ConfigUpdate, Writer
 
 _MAX_STEP = _validation.MAX_STEP
-FINISH_TIMEOUT_S = 30.0
+# finish() returns within FINISH_BUDGET_S whatever the writer's state: the writer gets
+# FINISH_TIMEOUT_S to store what is queued, the status write and the backend's close share the rest.
+FINISH_BUDGET_S = 4.5
+FINISH_TIMEOUT_S = 3.0
 FAIL_FLUSH_DEADLINE_S = 2.0
 _END_STATUSES = ("finished", "failed")
 
@@ -51,7 +55,11 @@ class Run:
         self._end_listeners: list[Callable[[Run], None]] = []  # called after finish() (live widgets)
         self._end_lock = threading.Lock()
         self.stop_requested = False  # True once a stop request from outside arrived
-        self._writer = Writer(backend, self._on_stop_request, label=self.id)
+        self._writer = Writer(
+            backend, self._on_stop_request, label=self.id, on_loss=self._on_loss, is_loss_alert=_is_loss_alert
+        )
+        if hasattr(backend, "on_loss"):  # a remote backend reports batches the server refused (HTTP 4xx)
+            backend.on_loss = self._writer.report_loss
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -169,20 +177,31 @@ class Run:
     # -- ending ----------------------------------------------------------------------------
 
     def finish(self, status: str = "finished") -> None:
-        """Store everything queued, then mark the run `finished` (or `failed`)."""
+        """Store everything queued, then mark the run `finished` (or `failed`).
+
+        Returns within FINISH_BUDGET_S whatever the writer's state. A run that lost anything
+        (rows refused by storage, or still queued at the deadline) is recorded `failed`.
+        """
         if status not in _END_STATUSES:
-            raise ValueError(f"status must be 'finished' or 'failed', got {status!r}")
+            raise InvalidValue(f"status must be 'finished' or 'failed', got {status!r}")
         with self._end_lock:
             if self.status != "running":
                 return
+            start = time.monotonic()
             if status == "failed":
-                self._fail_locked(FINISH_TIMEOUT_S)
+                self._fail_locked(FINISH_TIMEOUT_S, start)
             else:
                 self.status = status
                 left = self._writer.close(FINISH_TIMEOUT_S)
                 self._report_left(left)
-                self._backend.set_status(status, time.time(), durable=True)
-                self._release()
+                if left or self._writer.lost_rows:
+                    self.status = "failed"
+                    _say(
+                        f"trackio_nb: run {self.name!r} is recorded as failed, not finished:"
+                        f" {self._writer.lost_rows + left} row(s) were not stored (see above)"
+                    )
+                self._record_status(self.status)
+                self._release(start)
         for listener in self._end_listeners:
             listener(self)
 
@@ -190,14 +209,37 @@ class Run:
         """The failure path (exception, SIGTERM, exit without finish): status first, 2 s flush."""
         with self._end_lock:
             if self.status == "running":
-                self._fail_locked(FAIL_FLUSH_DEADLINE_S)
+                self._fail_locked(FAIL_FLUSH_DEADLINE_S, time.monotonic())
 
-    def _fail_locked(self, deadline: float) -> None:
+    def _fail_locked(self, deadline: float, start: float) -> None:
         self.status = "failed"
-        self._backend.set_status("failed", time.time(), durable=True)
+        self._record_status("failed")  # before the flush: durable even if the flush never ends
         left = self._writer.close(deadline)
         self._report_left(left)
-        self._release()
+        self._release(start)
+
+    def _record_status(self, status: str) -> None:
+        try:
+            self._backend.set_status(status, time.time(), durable=True)
+        except Exception as exc:  # noqa: BLE001  (the run is ending: say it, never hang or raise here)
+            _say(f"trackio_nb: run {self.name!r}: could not record status {status!r} ({type(exc).__name__}: {exc})")
+
+    def _on_loss(self, loss) -> None:
+        """Rows were refused for good (writer thread): an ERROR alert, unless only such alerts were refused."""
+        if loss.only_loss_alerts:
+            return  # the DATA_LOSS alert itself could not be stored: the writer said so on stderr
+        data = {
+            "reason": AlertReason.DATA_LOSS.value,
+            "rows": loss.total,
+            "logs": loss.logs,
+            "alerts": loss.alerts,
+            "media": loss.media,
+            "config": loss.config,
+            "first_error": loss.first_error,
+            "kept_in": loss.kept_in,
+        }
+        title = f"data loss: {loss.total} row(s) could not be stored"
+        self._raise_alert(title, f"{loss.first_error}; kept in {loss.kept_in}", AlertLevel.ERROR, data, self._last_step)
 
     def _report_left(self, left: int) -> None:
         if left:
@@ -207,9 +249,9 @@ class Run:
                 file=sys.stderr,
             )
 
-    def _release(self) -> None:
+    def _release(self, start: float) -> None:
         if not self._writer.alive:
-            self._backend.close()
+            self._backend.close(deadline=start + FINISH_BUDGET_S)
 
     def __enter__(self) -> Run:
         return self
@@ -222,6 +264,16 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<trackio_nb.Run project={self.project!r} name={self.name!r} id={self.id!r} status={self.status!r}>"
+
+
+def _is_loss_alert(alert) -> bool:
+    return alert.data is not None and f'"reason": "{AlertReason.DATA_LOSS.value}"' in alert.data
+
+
+def _say(message: str) -> None:
+    stream = sys.stderr
+    if stream is not None:
+        print(message, file=stream, flush=True)
 
 
 def _encode_media(texts: dict, media: list) -> dict | None:

@@ -12,6 +12,7 @@ into the training loop because of the network, and no project database is create
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import math
@@ -20,19 +21,21 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
 
+from .. import rejected
 from ..backend import RunIdentity, RunSpec
 from ..errors import ServerError
 from ..names import new_run_id, new_run_name
 from ..storage.records import AlertRecord, LogEntry, MediaRecord
+from ..writer import Loss
 from . import wire
 from .delivery import JSON_HEADERS, OK, RETRY, deliver_orphans, send_batch
 from .media_wire import encode_media
-from .outbox import OutboxFile, outbox_dir, reject
+from .outbox import REJECTED, OutboxFile, outbox_dir, reject
 from .transport import make_client, normalize_url, raise_for
 
 SEND_TIMEOUT_S = 10.0
@@ -74,6 +77,7 @@ class RemoteBackend:
         self._reported: set[str] = set()
         self._failing = False
         self._closed = False
+        self.on_loss: Callable[[Loss], None] | None = None  # set by the run: batches the server refused
 
     # -- the Backend protocol -------------------------------------------------------------
 
@@ -163,11 +167,16 @@ class RemoteBackend:
             self._ask("/stop-requested", {"project": self.project, "run_id": self.run_id})
         return self._stop
 
-    def close(self) -> None:
+    def keep_rejected(self, rows: list, error: str) -> str:
+        """Rows refused for good go to the outbox's rejected.jsonl (the server's database is not ours)."""
+        return rejected.append(self._directory / REJECTED, self.project, self.run_id, self.name, rows)
+
+    def close(self, deadline: float | None = None) -> None:
         if self._closed:
             return
         self._closed = True
-        deadline = time.monotonic() + (FAIL_CLOSE_DEADLINE_S if self._failing else CLOSE_DEADLINE_S)
+        own = time.monotonic() + (FAIL_CLOSE_DEADLINE_S if self._failing else CLOSE_DEADLINE_S)
+        deadline = own if deadline is None else min(own, deadline)
         while self._pending and time.monotonic() < deadline:
             self._retry_at = 0.0  # a last try now, whatever the backoff said
             self._drain(deadline=deadline, lock_wait=max(0.0, deadline - time.monotonic()))
@@ -305,8 +314,11 @@ class RemoteBackend:
         elif outcome == RETRY:
             self._offline(str(detail))
         else:
-            path = reject(self._directory, json.loads(body), str(detail))
+            batch = json.loads(body)
+            path = reject(self._directory, batch, str(detail))
             _say(f"trackio_nb: {self.server_url} refused a batch of run {self.name!r} ({detail}); it is kept in {path}")
+            if self.on_loss is not None:  # never retried: the run reports it (DATA_LOSS) and ends `failed`
+                self.on_loss(refused_loss(batch, str(detail), str(path)))
         return outcome
 
     def _ask(self, path: str, payload: dict) -> None:
@@ -383,3 +395,14 @@ def _say(message: str) -> None:
     stream = sys.stderr
     if stream is not None:
         print(message, file=stream, flush=True)
+
+
+def refused_loss(batch: dict, error: str, path: str) -> Loss:
+    """What a batch the server refused held, as the writer's loss report."""
+    loss = Loss(first_error=error, kept_in=path, only_loss_alerts=False)
+    if batch.get("kind") == "write":
+        loss.logs = sum(len(base64.b64decode(g.get("steps", ""))) // 8 for g in batch.get("logs", []))
+        loss.alerts = len(batch.get("alerts", []))
+        loss.media = len(batch.get("media") or [])
+        loss.config = int(batch.get("config") is not None)
+    return loss

@@ -121,10 +121,11 @@ class SqliteProjectStore:
         existing = writes.latest_run_named(db, name) if name is not None else None
         if batch["resume"] == "must" and existing is None:
             raise resume_refused(self.project, name)
-        if existing is not None and batch["resume"] in ("allow", "must"):
+        if existing is not None and batch["resume"] in ("allow", "must", "force"):
             key = existing["key"]
+            # The server's clock judges the heartbeat (the server wrote it), not the client's.
             next_step, self._states[key] = writes.resume_run(
-                db, key, host=batch["host"], pid=batch["pid"], now=batch["created_at"]
+                db, key, host=batch["host"], pid=batch["pid"], now=time.time(), force=batch["resume"] == "force"
             )
             config = json.loads(existing["config"])
             if batch["config"]:
