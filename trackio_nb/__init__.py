@@ -22,8 +22,8 @@ from .enums import AlertLevel, AlertReason, RunStatus
 if TYPE_CHECKING:
     from .api import Api, RunView
     from .reports import report
-    from .tracked_run import Run
     from .session import alert, current_run, finish, init, log, should_stop, watch
+    from .tracked_run import Run
     from .widgets import AlertStream, CompareChart, RunTable, show
 
 __version__ = "0.1.0"

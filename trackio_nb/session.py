@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .backend import RESUME_MODES, RunSpec
-from .enums import AlertLevel
-from .tracked_run import Run
+from .enums import AlertLevel, RunStatus
 from .run_config import check_config
 from .storage.paths import validate_project
 from .storage.status import HOST
+from .tracked_run import Run
 
 _current: Run | None = None
 # Called with every run init() starts; live widgets (trackio_nb.widgets, when imported) add
@@ -71,7 +71,7 @@ def init(
     webhook = _check_webhook(webhook_url, webhook_min_level)
     previous = _current
     _current = None
-    if previous is not None and previous.status == "running":  # run.finish() may have ended it already
+    if previous is not None and previous.status == RunStatus.RUNNING:  # run.finish() may have ended it already
         if previous._watchers is not None and len(previous._watchers):
             warnings.warn(
                 f"init() finished run {previous.name!r} and dropped its {len(previous._watchers)} watcher(s); "

@@ -11,7 +11,8 @@ import os
 from typing import Any
 
 from .. import analysis
-from ..api import alert_dicts, iso, resolve_run
+from ..enums import LEVELS, REASONS
+from ..presentation import alert_dicts, iso_utc, require_metric, resolve_run
 from ..readers import Reader, reader_for
 from . import flags
 from .features import require
@@ -43,8 +44,8 @@ def list_runs(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
                 "run": row["name"],
                 "group": row["group"],
                 "status": row["status"],
-                "created_at": iso(row["created_at"]),
-                "finished_at": iso(row["finished_at"]),
+                "created_at": iso_utc(row["created_at"]),
+                "finished_at": iso_utc(row["finished_at"]),
             }
             for row in runs.iter_rows(named=True)
         ],
@@ -63,8 +64,8 @@ def list_metrics(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def list_alerts(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
-    level = flags.choice("--level", args.level, flags.LEVELS)
-    reason = flags.choice("--reason", args.reason, flags.REASONS)
+    level = flags.choice("--level", args.level, LEVELS)
+    reason = flags.choice("--reason", args.reason, REASONS)
     since = flags.since(args.since)
     after_id = flags.non_negative_int("--after-id", args.after_id)
     row = _run_row(reader, args.project, args.run) if args.run is not None else None
@@ -76,7 +77,7 @@ def list_alerts(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
         "run_id": None if row is None else row["id"],
         "level": level,
         "reason": reason,
-        "since": None if since is None else since.isoformat(),
+        "since": iso_utc(since),
         "after_id": after_id,
         "last_id": alerts[-1]["id"] if alerts else (after_id or 0),
         "alerts": alerts,
@@ -97,8 +98,8 @@ def get_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
         "group": row["group"],
         "status": row["status"],
         "config": analysis.config_dict(row["config"]),
-        "created_at": iso(row["created_at"]),
-        "finished_at": iso(row["finished_at"]),
+        "created_at": iso_utc(row["created_at"]),
+        "finished_at": iso_utc(row["finished_at"]),
         "metrics": reader.metrics(args.project, [row["id"]]),
         "last_values": dict(zip(finals["metric"].to_list(), finals["value"].to_list(), strict=True)),
         "last_step": max(steps) if steps else None,
@@ -108,13 +109,11 @@ def get_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
 
 def get_metric(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     row = _run_row(reader, args.project, args.run)
-    if args.metric not in reader.metrics(args.project, [row["id"]]):
-        raise LookupError(
-            f"run {row['name']!r} (id {row['id']}) of project {args.project!r} has no metric {args.metric!r}"
-        )
+    where = f"run {row['name']!r} (id {row['id']}) of project {args.project!r}"
+    require_metric(reader.metrics(args.project, [row["id"]]), args.metric, where)
     frame = reader.history(args.project, row["id"], [args.metric])
     values = [
-        {"step": step, "timestamp": None if stamp is None else stamp.isoformat(), "value": value}
+        {"step": step, "timestamp": iso_utc(stamp), "value": value}
         for step, stamp, value in frame.select("step", "timestamp", args.metric).iter_rows()
     ]
     return {"project": args.project, "run": row["name"], "run_id": row["id"], "metric": args.metric, "values": values}

@@ -17,7 +17,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -27,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..presentation import dumps, parse_since
 from ..readers import LocalReader
 from ..storage import SCHEMA_VERSION, ProjectNotFound, validate_project
 from ..storage.queries import MODES
@@ -45,7 +45,7 @@ def _error(status: int, message: str, kind: str, headers: dict | None = None) ->
 
 
 def _json(obj: object, status: int = 200) -> Response:
-    return Response(wire.dumps(obj), status_code=status, media_type="application/json")
+    return Response(dumps(obj, compact=True).encode(), status_code=status, media_type="application/json")
 
 
 def create_app(root: Path, token: str, *, public_read: bool = False, max_body: int = wire.MAX_BODY_BYTES) -> Starlette:
@@ -160,7 +160,7 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
         if since is not None:
             if not isinstance(since, str):
                 raise HTTPError(400, "'since' must be an ISO-8601 string or null")
-            since = datetime.fromisoformat(since)
+            since = parse_since(since)
         after_id = body.get("after_id")
         if after_id is not None and type(after_id) is not int:
             raise HTTPError(400, "'after_id' must be an integer or null")

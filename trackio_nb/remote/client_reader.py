@@ -12,6 +12,7 @@ from datetime import datetime
 import httpx
 import polars as pl
 
+from ..presentation import iso_utc
 from . import wire
 from .delivery import JSON_HEADERS
 from .transport import make_client, normalize_url, raise_for
@@ -76,7 +77,7 @@ class RemoteReader:
             "run_ids": run_ids,
             "level": level,
             "reason": reason,
-            "since": None if since is None else since.isoformat(),
+            "since": iso_utc(since),
             "after_id": after_id,
         }
         return self._frame("alerts", payload)

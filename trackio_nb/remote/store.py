@@ -15,15 +15,14 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..enums import LEVELS, STATUSES
 from ..names import new_run_name
 from ..storage import connect, project_path, validate_project, writes
-from ..storage.queries import LEVELS
 from ..storage.records import AlertRecord, RunRecord, SeriesState
 from .wire import decode_logs
 
 KINDS = ("open", "write", "status")
 RESUME_MODES = ("never", "allow", "must")
-END_STATUSES = ("running", "finished", "failed")
 MAX_ID_LENGTH = 128
 
 
@@ -216,7 +215,7 @@ def check_batch(batch: object) -> dict:
     elif kind == "write":
         _check_write(batch)
     else:
-        _need(batch.get("status") in END_STATUSES, f"'status' must be one of {', '.join(END_STATUSES)}")
+        _need(batch.get("status") in STATUSES, f"'status' must be one of {', '.join(STATUSES)}")
         finished = batch.get("finished_at")
         _need(finished is None or _is_number(finished), "'finished_at' must be a number or null")
     return batch

@@ -18,6 +18,7 @@ from .codec import pack_floats, pack_ints
 from .connection import connect
 from .records import AlertRecord, LogEntry, RunRecord, SeriesState
 from .schema import write_summary_from_chunks
+from .status import RUNNING
 from .summary import summarize
 
 
@@ -61,7 +62,7 @@ def create_run(db: sqlite_utils.Database, run: RunRecord) -> int:
                 "id": run.id,
                 "name": run.name,
                 "group_name": run.group,
-                "status": "running",
+                "status": RUNNING,
                 "config": json.dumps(run.config, allow_nan=True),
                 "created_at": run.created_at,
                 "heartbeat_at": run.created_at,
@@ -84,7 +85,7 @@ def resume_run(db: sqlite_utils.Database, key: int, *, host: str, pid: int, now:
         db.table("runs").update(
             key,
             {
-                "status": "running",
+                "status": RUNNING,
                 "finished_at": None,
                 "heartbeat_at": now,
                 "host": host,
