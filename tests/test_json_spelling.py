@@ -45,7 +45,11 @@ def seeded(tmp_path_factory):
     run = tnb.init(PROJECT, "wild", dir=root)
     run.watch("loss")  # NaN -> nan_inf alert with value "NaN"
     run.watch("acc", max_value=1.0)  # +inf -> a nan_inf alert on acc with value "Infinity"
-    run.watch("low", nan=False, fn=lambda v, s: [{"title": "floor", "data": {"floor": -math.inf, "top": [math.inf]}}] if v < 0 else None)
+    run.watch(
+        "low",
+        nan=False,
+        fn=lambda v, s: [{"title": "floor", "data": {"floor": -math.inf, "top": [math.inf]}}] if v < 0 else None,
+    )
     run.log({"loss": 1.0, "acc": 0.5, "low": 1.0})
     run.log({"loss": math.nan, "acc": math.inf, "low": -math.inf})
     run.finish()
