@@ -8,8 +8,9 @@ database. Importing this package loads neither NumPy nor Pillow.
 
 from __future__ import annotations
 
+from ..storage.media_files import MEDIA_KINDS as KINDS
 from .audio import Audio
-from .base import KINDS, Media
+from .base import Media
 from .histogram import Histogram
 from .image import Image
 from .table import Table

@@ -12,8 +12,6 @@ from ..errors import InvalidValue, MissingExtra
 from ..storage.media_files import blob_name
 from ..storage.records import MediaRecord
 
-KINDS = ("image", "table", "histogram", "markdown", "html", "audio", "video", "trace")
-
 
 class Encoded(NamedTuple):
     """A media object in stored form: JSON-able `value`, its own file name, and `meta` (dict)."""

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 MEDIA_SUFFIX = ".media"
+MEDIA_KINDS = ("image", "table", "histogram", "markdown", "html", "audio", "video", "trace")
 _NAME = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{64})\.([a-z0-9]{1,8})$")
 
 
