@@ -16,7 +16,7 @@ from trackio_nb.errors import InvalidValue, ProjectNotFound, RunInProgress
 from trackio_nb.storage.paths import project_files, project_path
 
 
-def _seed(project: str = "p", **init) -> tuple[str, str]:
+def _seed(project: str = "p", capsys=None, **init) -> tuple[str, str]:
     """Two finished runs: `a` (numbers, NaN, text values, alerts, media) and `b`; returns their ids."""
     a = tnb.init(project, "a", config={"lr": 0.1, "layers": [2, 3]}, **init)
     for step in range(6):
@@ -31,6 +31,8 @@ def _seed(project: str = "p", **init) -> tuple[str, str]:
     b.log({"loss": 5.0})
     b.alert("b alert")
     b.finish()
+    if capsys is not None:
+        capsys.readouterr()  # the alerts' lines on stderr
     return a.id, b.id
 
 
@@ -54,7 +56,7 @@ def _snapshot(view) -> dict:
 
 
 def test_delete_run_removes_it_from_every_reader(data_dir, capsys):
-    a_id, b_id = _seed()
+    a_id, b_id = _seed(capsys=capsys)
     media_file = tnb.Api().run("p", "a").media("img")[0]["path"]
     api = tnb.Api()
     assert api.delete_run("p", "a") == {
@@ -92,8 +94,8 @@ def test_run_view_delete_and_a_name_shared_by_two_runs(data_dir):
 
 
 def test_delete_project_removes_its_files_and_stale_readers_notice(data_dir, capsys):
-    _seed()
-    _seed("other")
+    _seed(capsys=capsys)
+    _seed("other", capsys)
     stale = tnb.Api()
     assert [v.name for v in stale.runs("p")] == ["a", "b"]  # this reader holds a connection to p.db
     before = {p.name for p in project_files("p") if p.exists()}
@@ -120,7 +122,11 @@ def test_rename_keeps_the_id_and_everything_logged(data_dir):
     before = _snapshot(view)
     assert view.rename("renamed") is view and view.name == "renamed"
     after = tnb.Api().run("p", "renamed")
-    assert _snapshot(after) == {**before, "name": "renamed", "alerts": [{**a, "run": "renamed"} for a in before["alerts"]]}
+    assert _snapshot(after) == {
+        **before,
+        "name": "renamed",
+        "alerts": [{**a, "run": "renamed"} for a in before["alerts"]],
+    }
     with pytest.raises(LookupError):
         tnb.Api().run("p", "a")
     with pytest.raises(InvalidValue, match="run name must be a non-empty string, got ' '"):
@@ -157,7 +163,7 @@ def test_move_keeps_id_config_points_text_alerts_summaries_and_media(data_dir):
     assert image["path"].startswith(str(data_dir / "q.media")) and (data_dir / image["path"]).exists()
     assert not (data_dir / next(m for m in media_before if m["kind"] == "image")["path"]).exists()
     assert [v.id for v in tnb.Api().runs("p")] == [b_id]
-    assert [v.name for v in tnb.Api().runs("q")] == ["resident", "a"]
+    assert [v.name for v in tnb.Api().runs("q")] == ["a", "resident"]  # oldest first: a was created earlier
     assert tnb.Api().run("q", "resident").final_metrics() == {"acc": 0.5, "zeta": 1.0}
     alert_ids = [a["id"] for a in tnb.Api().alerts("q")]
     assert alert_ids == sorted(alert_ids) and len(alert_ids) == 2
@@ -174,7 +180,7 @@ def test_move_creates_the_destination_and_refuses_what_it_cannot_do(data_dir):
     with pytest.raises(ValueError, match="project name must not be empty"):
         tnb.Api().run("fresh", a_id).move(" ")
     live = tnb.init("p", "live")
-    with pytest.raises(RunInProgress, match="cannot move run 'live' .* to project 'q': run 'live'"):
+    with pytest.raises(RunInProgress, match=r"cannot move run 'live' .* to project 'q': run 'live'"):
         tnb.Api().run("p", "live").move("q")
     live.finish()
     assert "q" not in tnb.Api().projects()  # a refused move creates no destination
@@ -196,7 +202,7 @@ LIVE_CLIENT = textwrap.dedent(
 
 
 def test_a_run_another_process_is_logging_to_is_never_deleted(data_dir, tmp_path, capsys):
-    _seed()
+    _seed(capsys=capsys)
     proc, out, err = spawn(LIVE_CLIENT, {"TRACKIO_NB_DIR": str(data_dir)}, tmp_path, "live")
     run_id = wait_for_line(out, "id ", proc).split()[1]
     message = (
@@ -228,7 +234,7 @@ def _cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def test_cli_delete_asks_for_yes_and_deletes_nothing_without_it(data_dir, capsys):
-    a_id, b_id = _seed()
+    a_id, b_id = _seed(capsys=capsys)
     assert _cli(capsys, "delete", "run", "--project", "p", "--run", "a") == (
         1,
         "",
@@ -261,7 +267,7 @@ def test_cli_delete_asks_for_yes_and_deletes_nothing_without_it(data_dir, capsys
 
 
 def test_cli_rename_and_move(data_dir, capsys):
-    a_id, _ = _seed()
+    a_id, _ = _seed(capsys=capsys)
     code, out, err = _cli(capsys, "rename", "run", "--project", "p", "--run", "a", "--to", "best", "--json")
     assert (code, json.loads(out), err) == (
         0,
@@ -294,7 +300,7 @@ def server(tmp_path_factory):
 
 def test_remote_delete_rename_move_through_api_and_cli(server, data_dir, capsys):
     remote = {"server_url": server.url, "token": TOKEN}
-    a_id, b_id = _seed("rp", **remote)
+    a_id, b_id = _seed("rp", capsys, **remote)
     api = tnb.Api(server.url, TOKEN)
     before = _snapshot(api.run("rp", "a"))
     flags = ["--server", server.url, "--token", TOKEN]
