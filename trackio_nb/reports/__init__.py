@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ..readers import reader_for
-from .components import alert_state, chart_state, report_spec, run_labels
+from .components import alert_state, chart_state, report_labels, report_spec
 from .data import collect
 from .media_section import media_section
 from .page import render_page
@@ -58,7 +58,7 @@ def report(
     reader = reader_for(server_url, token)
     try:
         data = collect(reader, project, runs=runs, metrics=metrics, title=title)
-        media = media_section(reader, project, data.runs, run_labels(data.runs))
+        media = media_section(reader, project, data.runs, report_labels(data))
     finally:
         close = getattr(reader, "close", None)
         if close is not None:

@@ -17,11 +17,11 @@ from typing import Any
 import polars as pl
 import traitlets
 
+from ..presentation import jsonable
 from ..storage import ProjectNotFound
 from . import assets
 from .base import LiveWidget
 from .hub import Entry
-from .jsonable import json_safe
 from .media_html import files_used, item_html, mime_of
 
 MAX_STEPS = 50  # per run and key, the most recent
@@ -76,7 +76,7 @@ class MediaPanel(LiveWidget):
             self.send(message, buffers=[new_files[n] for n in names])
 
     def _item(self, row: dict) -> dict:
-        value = None if row["value"] is None else json_safe(json.loads(row["value"]))
+        value = None if row["value"] is None else jsonable(json.loads(row["value"]))
         item = {
             "id": row["id"],
             "run": row["run"],
