@@ -86,8 +86,14 @@ def test_trackio_program_stored_runs_metrics_media_and_config(trackio_program):
     assert media == [
         (12, k, kind)
         for k, kind in sorted(
-            [("hist", "histogram"), ("html", "html"), ("image", "image"), ("md", "markdown")]
-            + [("table", "table"), ("trace", "trace")]
+            [
+                ("hist", "histogram"),
+                ("html", "html"),
+                ("image", "image"),
+                ("md", "markdown"),
+                ("table", "table"),
+                ("trace", "trace"),
+            ]
         )
     ]
     assert obs["config_keys"] == ["_Created", "_Group", "_Username", "batch", "epochs", "lr", "np", "path"]

@@ -74,7 +74,7 @@ trackio.log(
     }
 )
 try:
-    trackio.Object3D
+    obs["object3d"] = trackio.Object3D
 except AttributeError as exc:
     obs["object3d"] = str(exc)
 

@@ -17,7 +17,7 @@ from typing import Any
 from .. import session as _session
 from ..enums import AlertLevel
 from ..tracked_run import Run as _CoreRun
-from ._shared import ConfigProxy, adopt, notice_once, save_files, warn
+from ._shared import ConfigProxy, adopt, notice_once, save_files
 
 DEFAULT_PROJECT = "uncategorized"  # wandb's own name for runs started without a project
 _MEDIA = ("Image", "Table", "Histogram", "Audio", "Video", "Html")
@@ -381,11 +381,8 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "AlertLevel",
-    "Histogram",
-    "Image",
     "Run",
     "Settings",
-    "Table",
     "alert",
     "define_metric",
     "finish",
