@@ -37,11 +37,6 @@ def trackio_program(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trackio_manage_program(tmp_path_factory):
-    return run_corpus("trackio_manage.py", tmp_path_factory.mktemp("trackio_manage"))
-
-
-@pytest.fixture(scope="module")
 def wandb_program(tmp_path_factory):
     return run_corpus("wandb_calls.py", tmp_path_factory.mktemp("wandb"))
 
@@ -110,19 +105,6 @@ def test_trackio_api_orderings_and_errors(trackio_program):
     assert obs["alerts_second"] == ["third alert"]
     assert obs["alerts_unknown_run"] == []
     assert obs["missing_project"] == "Project 'no-such-project' does not exist"
-
-
-def test_trackio_run_management(trackio_manage_program):
-    obs, data, _err = trackio_manage_program
-    assert obs["renamed"] == "second-renamed"
-    assert obs["moved"] is True
-    assert obs["runs_after_move"] == ["keep"]
-    assert obs["moved_runs"] == ["second-renamed"]
-    assert obs["deleted"] is True
-    api = tnb.Api(dir=str(data))
-    assert [r.name for r in api.runs("corpus-moved")] == []
-    assert obs["delete_missing_project"] is False and obs["delete_csv_project"] is True
-    assert sorted(api.projects()) == ["corpus", "corpus-moved"]
 
 
 def test_trackio_files_artifacts_and_csv(trackio_program):
