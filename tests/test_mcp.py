@@ -177,7 +177,9 @@ def test_server_mode_takes_the_token_from_the_environment(seeded):
         _, results = mcp_session(["--server", server.url], env, calls)
         for (name, arguments), result in zip(calls, results, strict=True):
             argv = ["list", "runs"] if name == "list_runs" else ["best", "--metric", "loss"]
-            code, out, err = cli_json(seeded, *argv, "--project", PROJECT, "--server", server.url, TRACKIO_NB_TOKEN=TOKEN)
+            code, out, err = cli_json(
+                seeded, *argv, "--project", PROJECT, "--server", server.url, TRACKIO_NB_TOKEN=TOKEN
+            )
             assert (code, err, result.is_error) == (0, "", False)
             assert _text(result) + "\n" == out, (name, arguments)
         _, (refused,) = mcp_session(["--server", server.url], _env(seeded), calls[:1])
@@ -191,7 +193,12 @@ def test_server_mode_takes_the_token_from_the_environment(seeded):
 def test_without_the_mcp_extra_the_command_names_it(seeded):
     code = "import sys; sys.modules['mcp'] = None; from trackio_nb.cli import main; sys.exit(main(['mcp']))"
     proc = subprocess.run(
-        [sys.executable, "-c", code], env=_env(seeded), capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        [sys.executable, "-c", code],
+        env=_env(seeded),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
     )
     assert (proc.returncode, proc.stdout) == (1, "")
     assert proc.stderr == (
