@@ -133,6 +133,15 @@ class RunView:
             raise TypeError(f"unknown alert filter(s): {', '.join(sorted(filters))}")
         return alert_dicts(self._reader.alerts(self.project, [self.id], level, reason, since, after_id))
 
+    def media(self, key: str | None = None) -> list[dict]:
+        """Logged media, oldest first: dicts `step, key, kind, caption, path, value` (`path` for files,
+        `value` for inline objects: Markdown/Html text, histogram bins and counts, table, trace)."""
+        from .media.rows import media_dicts
+
+        if key is not None and not isinstance(key, str):
+            raise TypeError(f"key must be a string, got {type(key).__name__}")
+        return media_dicts(self._reader, self.project, self._reader.media(self.project, [self.id], key))
+
     def __repr__(self) -> str:
         return f"<RunView {self.project}/{self.name} id={self.id} status={self.status}>"
 

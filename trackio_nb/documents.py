@@ -7,6 +7,7 @@ that same text. So the two surfaces cannot drift apart: there is one function pe
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -206,4 +207,69 @@ def stop_run(reader: Reader, project: str, run: str) -> dict[str, Any]:
         "run_id": row["id"],
         "status": row["status"],
         "stop_requested": True,
+    }
+
+
+def list_media(reader: Reader, project: str, run: str | None = None, key: str | None = None) -> dict[str, Any]:
+    """Logged media rows, oldest first: run, step, key, kind, caption, file (content-addressed name) or value."""
+    row = _run_row(reader, project, run) if run is not None else None
+    frame = reader.media(project, None if row is None else [row["id"]], key)
+    media = [
+        {
+            "run": m["run"],
+            "run_id": m["run_id"],
+            "step": m["step"],
+            "timestamp": iso(m["timestamp"]),
+            "key": m["key"],
+            "kind": m["kind"],
+            "caption": m["caption"],
+            "file": m["file"],
+            "value": None if m["value"] is None else json.loads(m["value"]),
+        }
+        for m in frame.iter_rows(named=True)
+    ]
+    return {
+        "project": project,
+        "run": None if row is None else row["name"],
+        "run_id": None if row is None else row["id"],
+        "key": key,
+        "media": media,
+    }
+
+
+def get_media(reader: Reader, project: str, run: str, key: str, step: int | None, output: str) -> dict[str, Any]:
+    """Write one logged media object (the latest of `key`, or the one at `step`) to `output`.
+
+    Files are written as stored (PNG, WAV, ...); inline objects as their text (Markdown, Html)
+    or JSON (tables, histograms, traces).
+    """
+    row = _run_row(reader, project, run)
+    frame = reader.media(project, [row["id"]], key)
+    if step is not None:
+        frame = frame.filter(frame["step"] == step)
+    if frame.is_empty():
+        at = "" if step is None else f" at step {step}"
+        raise LookupError(f"run {row['name']!r} (id {row['id']}) has no media {key!r}{at}")
+    found = frame.row(frame.height - 1, named=True)
+    if found["file"] is not None:
+        data = reader.media_file(project, found["file"])
+    elif found["kind"] in ("markdown", "html"):
+        data = json.loads(found["value"]).encode("utf-8")
+    else:
+        from .cli.jsonout import dumps  # the one JSON spelling of NaN and infinities
+
+        data = dumps(json.loads(found["value"])).encode("utf-8")
+    with open(output, "wb") as out:
+        out.write(data)
+    return {
+        "project": project,
+        "run": row["name"],
+        "run_id": row["id"],
+        "key": key,
+        "step": found["step"],
+        "kind": found["kind"],
+        "caption": found["caption"],
+        "file": found["file"],
+        "output": output,
+        "bytes": len(data),
     }

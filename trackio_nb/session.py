@@ -17,10 +17,10 @@ from typing import Any
 
 from .backend import RESUME_MODES, RunSpec
 from .enums import AlertLevel
-from .tracked_run import Run
-from .run_config import check_config
+from .run_config import initial_config
 from .storage.paths import validate_project
 from .storage.status import HOST
+from .tracked_run import Run
 
 _current: Run | None = None
 # Called with every run init() starts; live widgets (trackio_nb.widgets, when imported) add
@@ -38,7 +38,7 @@ def init(
     project: str,
     name: str | None = None,
     *,
-    config: dict | None = None,
+    config: Mapping[str, Any] | Any = None,
     group: str | None = None,
     resume: str = "never",
     server_url: str | None = None,
@@ -56,6 +56,8 @@ def init(
     webhook_url (or TRACKIO_NB_WEBHOOK_URL) receives the run's alerts of level
     webhook_min_level (or TRACKIO_NB_WEBHOOK_MIN_LEVEL) and above; None sends every level.
     show=True displays the project's live widgets (`trackio_nb.show`) in the notebook.
+    config: a dict, any mapping or an object with attributes (argparse.Namespace); values are
+    converted as `run.config` converts them (see trackio_nb.run_config).
     """
     global _current
     validate_project(project)
@@ -67,7 +69,7 @@ def init(
         raise ValueError(f"resume must be one of {', '.join(RESUME_MODES)}, got {resume!r}")
     if resume == "must" and name is None:
         raise ValueError("resume='must' needs the name of the run to resume")
-    config = check_config(config)
+    config = initial_config(config)
     webhook = _check_webhook(webhook_url, webhook_min_level)
     previous = _current
     _current = None

@@ -52,6 +52,15 @@ def list_alerts(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
 get_alerts = list_alerts
 
 
+def list_media(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    return documents.list_media(reader, args.project, args.run, args.key)
+
+
+def get_media(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    step = flags.non_negative_int("--step", args.step)
+    return documents.get_media(reader, args.project, args.run, args.key, step, args.output)
+
+
 def get_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     return documents.get_run(reader, args.project, args.run)
 

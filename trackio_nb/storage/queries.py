@@ -272,3 +272,49 @@ def alerts(
         params,
         ALERT_SCHEMA,
     )
+
+
+MEDIA_SCHEMA = {
+    "id": pl.Int64,
+    "run_id": pl.String,
+    "run": pl.String,
+    "step": pl.Int64,
+    "timestamp": pl.Float64,
+    "key": pl.String,
+    "kind": pl.String,
+    "caption": pl.String,
+    "value": pl.String,
+    "file": pl.String,
+    "meta": pl.String,
+}
+
+
+def media(
+    conn: sqlite3.Connection,
+    *,
+    run_keys: Sequence[int] | None = None,
+    key: str | None = None,
+    after_id: int | None = None,
+) -> pl.DataFrame:
+    """Logged media rows in id order (`after_id` is a cursor for live readers); `value` and `meta` are JSON text."""
+    clauses, params = [], []
+    if run_keys is not None:
+        if not run_keys:
+            return pl.DataFrame(schema=MEDIA_SCHEMA)
+        clause, p = _in("m.run_key", run_keys)
+        clauses.append(clause)
+        params += p
+    if key is not None:
+        clauses.append("m.key = ?")
+        params.append(key)
+    if after_id is not None:
+        clauses.append("m.id > ?")
+        params.append(after_id)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    return _frame(
+        conn,
+        "SELECT m.id, r.id, r.name, m.step, m.timestamp, m.key, m.kind, m.caption, m.value, m.file, m.meta"
+        f" FROM media m JOIN runs r ON r.key = m.run_key {where} ORDER BY m.id",
+        params,
+        MEDIA_SCHEMA,
+    )
