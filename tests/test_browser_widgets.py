@@ -225,12 +225,19 @@ def _screenshot_on_failure(page, guard: Guard, shot: Path):
         raise
 
 
+def _kernel_states(base: str, notebook: str) -> list[str]:
+    """Execution states of the kernels of the sessions open on `notebook` (a file name)."""
+    sessions = httpx.get(f"{base}/api/sessions").json()
+    return [s["kernel"]["execution_state"] for s in sessions if Path(s["path"]).name == notebook and s.get("kernel")]
+
+
 def _open_idle(page, base: str, url: str) -> None:
-    """Open a notebook and wait until its kernel is idle."""
+    """Open a notebook and wait until its own kernel is idle."""
+    notebook = url.split("?")[0].rsplit("/", 1)[1]
     page.goto(url, timeout=60_000)
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
     deadline = time.monotonic() + 60
-    while not any(k["execution_state"] == "idle" for k in httpx.get(f"{base}/api/kernels").json()):
+    while "idle" not in _kernel_states(base, notebook):
         assert time.monotonic() < deadline, "the kernel never became idle"
         page.wait_for_timeout(200)  # (sync Playwright serves the route handler only inside its calls)
 

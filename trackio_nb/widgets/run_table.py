@@ -21,7 +21,7 @@ class RunTable(LiveWidget):
     _esm = assets.esm("run_table")
     columns = traitlets.List(traitlets.Unicode()).tag(sync=True)
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)
-    stop_mid_cell = traitlets.Bool(False).tag(sync=True)  # the stop button acts while a cell runs
+    _stop_mid_cell = traitlets.Bool(False).tag(sync=True)  # see `stop_mid_cell`; "_": not in static pages
 
     def __init__(self, project: str, *, metrics: list[str] | None = None, **source: Any) -> None:
         if metrics is not None and (isinstance(metrics, str) or not all(isinstance(m, str) and m for m in metrics)):
@@ -31,7 +31,7 @@ class RunTable(LiveWidget):
         self._columns: list[str] = list(metrics or [])
         super().__init__(project, **source)
         self.on_msg(self._on_message)
-        self.stop_mid_cell = comm_route.route(self, _is_stop_message)
+        self._stop_mid_cell = comm_route.route(self, _is_stop_message)
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
         try:
@@ -75,6 +75,11 @@ class RunTable(LiveWidget):
         self._reader.stop(self.project, run_id)  # may run on a subshell thread mid-cell (comm_route)
         if threading.current_thread() is threading.main_thread():
             HUB.tick()
+
+    @property
+    def stop_mid_cell(self) -> bool:
+        """True when the stop button acts while a cell is running (this kernel has subshells)."""
+        return self._stop_mid_cell
 
     def _describe(self) -> str:
         return f"project={self.project!r}, runs={len(self._rows)}"

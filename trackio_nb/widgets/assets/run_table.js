@@ -83,7 +83,7 @@ function render({ model, el }) {
       });
       buttons.set(r.id, b);
     }
-    b.title = model.get("stop_mid_cell")
+    b.title = model.get("_stop_mid_cell")
       ? "Write a stop request: the run's should_stop() turns True, even while a cell is running"
       : "Write a stop request: the run's should_stop() turns True (acts when this kernel is free)";
     const asked = !!r.stop_requested || clicked.has(r.id);
@@ -106,7 +106,7 @@ function render({ model, el }) {
     title.textContent = `${model.get("project")}: ${rows.size} run${rows.size === 1 ? "" : "s"}`;
     error.textContent = model.get("error") || "";
     const anyRunning = [...rows.values()].some((r) => r.status === "running");
-    note.textContent = anyRunning && !model.get("stop_mid_cell")
+    note.textContent = anyRunning && model.get("_stop_mid_cell") === false
       ? "stop acts once the running cell ends: this kernel cannot take widget messages mid-cell"
       : "";
     table.replaceChildren();
@@ -167,7 +167,7 @@ function render({ model, el }) {
   model.on("change:rows", loadFull);
   model.on("change:columns", loadFull);
   model.on("change:error", onError);
-  model.on("change:stop_mid_cell", onError);
+  model.on("change:_stop_mid_cell", onError);
   model.on("msg:custom", onMessage);
   loadFull();
   draw();
@@ -176,7 +176,7 @@ function render({ model, el }) {
     model.off("change:rows", loadFull);
     model.off("change:columns", loadFull);
     model.off("change:error", onError);
-    model.off("change:stop_mid_cell", onError);
+    model.off("change:_stop_mid_cell", onError);
     model.off("msg:custom", onMessage);
   };
 }
