@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -16,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .backend import RESUME_MODES, RunSpec
-from .enums import AlertLevel
+from .enums import AlertLevel, RunStatus
 from .run_config import initial_config
 from .storage.paths import validate_project
 from .storage.status import HOST
@@ -73,7 +74,7 @@ def init(
     webhook = _check_webhook(webhook_url, webhook_min_level)
     previous = _current
     _current = None
-    if previous is not None and previous.status == "running":  # run.finish() may have ended it already
+    if previous is not None and previous.status == RunStatus.RUNNING:  # run.finish() may have ended it already
         if previous._watchers is not None and len(previous._watchers):
             warnings.warn(
                 f"init() finished run {previous.name!r} and dropped its {len(previous._watchers)} watcher(s); "
@@ -206,6 +207,20 @@ def _fail_current() -> None:
         run.fail_fast()
 
 
+def _end_current_at_exit() -> None:
+    """atexit: a run left open fails, unless it asked to finish at a clean exit (compat, integrations)."""
+    run = _current
+    if run is not None and run.pid == os.getpid() and run.finish_at_exit and not _died_of_exception():
+        run.finish()
+    else:
+        _fail_current()
+
+
+def _died_of_exception() -> bool:
+    # The interpreter stores an uncaught exception here before running atexit hooks.
+    return getattr(sys, "last_value", None) is not None
+
+
 def _on_sigterm_factory(previous):
     def handler(signum, frame):
         _fail_current()
@@ -225,7 +240,7 @@ def _install_exit_hooks() -> None:
     if _hooks_installed:
         return
     _hooks_installed = True
-    atexit.register(_fail_current)
+    atexit.register(_end_current_at_exit)
     if threading.current_thread() is threading.main_thread():
         previous = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, _on_sigterm_factory(previous))

@@ -17,13 +17,12 @@ from collections.abc import Callable, Mapping
 from . import values as _values
 from .alerts import announce, make_alert
 from .backend import Backend, RunIdentity
-from .enums import LEVEL_ORDER, AlertLevel
+from .enums import END_STATUSES, LEVEL_ORDER, AlertLevel, RunStatus
 from .run_config import Config
 from .writer import ConfigUpdate, Writer
 
 FINISH_TIMEOUT_S = 30.0
 FAIL_FLUSH_DEADLINE_S = 2.0
-_END_STATUSES = ("finished", "failed")
 
 
 class Run:
@@ -35,7 +34,7 @@ class Run:
         self.name = identity.name
         self.group = group
         self.resumed = identity.resumed
-        self.status = "running"
+        self.status = RunStatus.RUNNING.value
         self.pid = os.getpid()
         self.config = Config(identity.config, self._config_changed)
         self._backend = backend
@@ -50,13 +49,16 @@ class Run:
         self._end_listeners: list[Callable[[Run], None]] = []  # called after finish() (live widgets)
         self._end_lock = threading.Lock()
         self.stop_requested = False  # True once a stop request from outside arrived
+        # Set by compat and the framework integrations: a clean interpreter exit finishes this run
+        # (`finished`, as trackio does) instead of failing it. Exceptions and SIGTERM still fail it.
+        self.finish_at_exit = False
         self._writer = Writer(backend, self._on_stop_request, label=self.id)
 
     # -- writing ---------------------------------------------------------------------------
 
     def log(self, metrics: Mapping[str, object], step: int | None = None) -> None:
         """Queue one step of metrics (floats, ints, NumPy/0-d tensor scalars, or JSON-able values)."""
-        if self.status != "running":
+        if self.status != RunStatus.RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
         numbers, texts = _values.split(metrics, self._known_keys)
         if step is not None and (type(step) is not int or step < 0):
@@ -111,7 +113,7 @@ class Run:
 
         `webhook_url` sends this alert there (whatever its level) instead of the run's webhook.
         """
-        if self.status != "running":
+        if self.status != RunStatus.RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; its alerts can no longer be stored")
         if webhook_url is not None:
             from .webhooks import check_url
@@ -134,7 +136,7 @@ class Run:
         """Register a watcher on `metric` (see `trackio_nb.watch`); rules are validated first."""
         from .watchers import WatcherSet
 
-        if self.status != "running":
+        if self.status != RunStatus.RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
         with self._lock:
             if self._watchers is None:
@@ -166,12 +168,12 @@ class Run:
 
     def finish(self, status: str = "finished") -> None:
         """Store everything queued, then mark the run `finished` (or `failed`)."""
-        if status not in _END_STATUSES:
+        if status not in END_STATUSES:
             raise ValueError(f"status must be 'finished' or 'failed', got {status!r}")
         with self._end_lock:
-            if self.status != "running":
+            if self.status != RunStatus.RUNNING:
                 return
-            if status == "failed":
+            if status == RunStatus.FAILED:
                 self._fail_locked(FINISH_TIMEOUT_S)
             else:
                 self.status = status
@@ -185,12 +187,12 @@ class Run:
     def fail_fast(self) -> None:
         """The failure path (exception, SIGTERM, exit without finish): status first, 2 s flush."""
         with self._end_lock:
-            if self.status == "running":
+            if self.status == RunStatus.RUNNING:
                 self._fail_locked(FAIL_FLUSH_DEADLINE_S)
 
     def _fail_locked(self, deadline: float) -> None:
-        self.status = "failed"
-        self._backend.set_status("failed", time.time(), durable=True)
+        self.status = RunStatus.FAILED.value
+        self._backend.set_status(RunStatus.FAILED.value, time.time(), durable=True)
         left = self._writer.close(deadline)
         self._report_left(left)
         self._release()

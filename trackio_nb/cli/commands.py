@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from .. import analysis, documents
+from ..enums import LEVELS, REASONS
 from ..readers import Reader, reader_for
 from . import flags
 from .features import require
@@ -42,8 +43,8 @@ def list_alerts(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
         reader,
         args.project,
         run=args.run,
-        level=flags.choice("--level", args.level, flags.LEVELS),
-        reason=flags.choice("--reason", args.reason, flags.REASONS),
+        level=flags.choice("--level", args.level, LEVELS),
+        reason=flags.choice("--reason", args.reason, REASONS),
         since=flags.since(args.since),
         after_id=flags.non_negative_int("--after-id", args.after_id),
     )

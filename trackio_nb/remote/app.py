@@ -16,7 +16,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -27,6 +26,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..names import new_run_name
+from ..presentation import dumps, parse_since
 from ..readers import LocalReader
 from ..storage import SCHEMA_VERSION, ProjectNotFound, validate_project
 from ..storage.media_files import check_name
@@ -47,7 +47,7 @@ def _error(status: int, message: str, kind: str, headers: dict | None = None) ->
 
 
 def _json(obj: object, status: int = 200) -> Response:
-    return Response(wire.dumps(obj), status_code=status, media_type="application/json")
+    return Response(dumps(obj, compact=True).encode(), status_code=status, media_type="application/json")
 
 
 def sqlite_store(root: Path) -> ServerStore:
@@ -173,7 +173,7 @@ def create_app(
         if since is not None:
             if not isinstance(since, str):
                 raise HTTPError(400, "'since' must be an ISO-8601 string or null")
-            since = datetime.fromisoformat(since)
+            since = parse_since(since)
         after_id = body.get("after_id")
         if after_id is not None and type(after_id) is not int:
             raise HTTPError(400, "'after_id' must be an integer or null")

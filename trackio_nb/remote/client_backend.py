@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from ..backend import RunIdentity, RunSpec
+from ..enums import RunStatus
 from ..names import new_run_id, new_run_name
 from ..storage.records import AlertRecord, LogEntry, MediaRecord
 from . import wire
@@ -138,7 +139,7 @@ class RemoteBackend:
             self._submit(body, steps, n_alerts, timeout=SEND_TIMEOUT_S, lock_wait=None)
 
     def set_status(self, status: str, finished_at: float | None, *, durable: bool = False) -> None:
-        if status == "failed":
+        if status == RunStatus.FAILED:
             self._failing = True
         batch = {
             "id": self._batch_id(),

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import polars as pl
 
+from ..presentation import iso_utc
 from ..storage.media_files import check_blob, check_name, write_blobs
 from . import wire
 from .delivery import JSON_HEADERS
@@ -82,7 +83,7 @@ class RemoteReader:
             "run_ids": run_ids,
             "level": level,
             "reason": reason,
-            "since": None if since is None else since.isoformat(),
+            "since": iso_utc(since),
             "after_id": after_id,
         }
         return self._frame("alerts", payload)

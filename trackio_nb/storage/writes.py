@@ -19,6 +19,7 @@ from .connection import connect
 from .media_files import write_blobs
 from .records import AlertRecord, LogEntry, MediaRecord, RunRecord, SeriesState
 from .schema import write_summary_from_chunks
+from .status import RUNNING
 from .summary import summarize
 
 
@@ -62,7 +63,7 @@ def create_run(db: sqlite_utils.Database, run: RunRecord) -> int:
                 "id": run.id,
                 "name": run.name,
                 "group_name": run.group,
-                "status": "running",
+                "status": RUNNING,
                 "config": json.dumps(run.config, allow_nan=True),
                 "created_at": run.created_at,
                 "heartbeat_at": run.created_at,
@@ -85,7 +86,7 @@ def resume_run(db: sqlite_utils.Database, key: int, *, host: str, pid: int, now:
         db.table("runs").update(
             key,
             {
-                "status": "running",
+                "status": RUNNING,
                 "finished_at": None,
                 "heartbeat_at": now,
                 "host": host,
