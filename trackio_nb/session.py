@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -220,6 +221,20 @@ def _fail_current() -> None:
         run.fail_fast()
 
 
+def _end_current_at_exit() -> None:
+    """atexit: a run left open fails, unless it asked to finish at a clean exit (compat, integrations)."""
+    run = _current
+    if run is not None and run.pid == os.getpid() and run.finish_at_exit and not _died_of_exception():
+        run.finish()
+    else:
+        _fail_current()
+
+
+def _died_of_exception() -> bool:
+    # The interpreter stores an uncaught exception here before running atexit hooks.
+    return getattr(sys, "last_value", None) is not None
+
+
 def _on_sigterm_factory(previous):
     def handler(signum, frame):
         _fail_current()
@@ -239,7 +254,7 @@ def _install_exit_hooks() -> None:
     if _hooks_installed:
         return
     _hooks_installed = True
-    atexit.register(_fail_current)
+    atexit.register(_end_current_at_exit)
     if threading.current_thread() is threading.main_thread():
         previous = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, _on_sigterm_factory(previous))

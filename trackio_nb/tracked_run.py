@@ -49,6 +49,9 @@ class Run:
         self._end_listeners: list[Callable[[Run], None]] = []
         self._end_lock = threading.Lock()
         self.stop_requested = False  # True once a stop request from outside arrived
+        # Set by compat and the framework integrations: a clean interpreter exit finishes this run
+        # (`finished`, as trackio does) instead of failing it. Exceptions and SIGTERM still fail it.
+        self.finish_at_exit = False
         self._writer = Writer(backend, self._on_stop_request, label=self.id)
 
     # -- writing ---------------------------------------------------------------------------
