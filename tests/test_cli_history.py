@@ -7,8 +7,8 @@ import math
 import pytest
 
 import trackio_nb as tnb
-from trackio_nb.cli import main
 from tests.test_cli import strict_json
+from trackio_nb.cli import main
 
 PROJECT = "hist"
 N = 1000

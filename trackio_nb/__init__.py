@@ -21,9 +21,10 @@ from .enums import AlertLevel, AlertReason, RunStatus
 
 if TYPE_CHECKING:
     from .api import Api, RunView
+    from .media import Audio, Histogram, Html, Image, Markdown, Table, Trace, Video
     from .reports import report
-    from .tracked_run import Run
     from .session import alert, current_run, finish, init, log, should_stop, watch
+    from .tracked_run import Run
     from .widgets import AlertStream, CompareChart, RunTable, show
 
 __version__ = "0.1.0"
@@ -41,6 +42,9 @@ _LAZY = {
     "CompareChart": ("widgets", "CompareChart"),
     "show": ("widgets", "show"),
     "report": ("reports", "report"),
+    **{
+        name: ("media", name) for name in ("Image", "Table", "Histogram", "Markdown", "Html", "Audio", "Video", "Trace")
+    },
 }
 
 
@@ -72,11 +76,19 @@ __all__ = [
     "AlertReason",
     "AlertStream",
     "Api",
+    "Audio",
     "CompareChart",
+    "Histogram",
+    "Html",
+    "Image",
+    "Markdown",
     "Run",
     "RunStatus",
     "RunTable",
     "RunView",
+    "Table",
+    "Trace",
+    "Video",
     "alert",
     "current_run",
     "finish",

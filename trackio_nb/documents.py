@@ -1,17 +1,19 @@
 """The JSON documents agents read: one function per query, behind both `trackio-nb ... --json` and MCP.
 
 Each function takes a Reader and typed arguments (the CLI's flags, parsed) and returns the
-document as plain data; the CLI prints it with `cli.jsonout.dumps`, the MCP server returns
+document as plain data; the CLI prints it with `presentation.dumps`, the MCP server returns
 that same text. So the two surfaces cannot drift apart: there is one function per command.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from . import analysis
-from .api import alert_dicts, check_alert_filters, iso, resolve_run
+from .api import check_alert_filters
+from .presentation import alert_dicts, dumps, iso_utc, require_metric, resolve_run
 from .readers import Reader
 
 DEFAULT_MAX_POINTS = 500
@@ -37,8 +39,8 @@ def list_runs(reader: Reader, project: str) -> dict[str, Any]:
                 "run": row["name"],
                 "group": row["group"],
                 "status": row["status"],
-                "created_at": iso(row["created_at"]),
-                "finished_at": iso(row["finished_at"]),
+                "created_at": iso_utc(row["created_at"]),
+                "finished_at": iso_utc(row["finished_at"]),
             }
             for row in runs.iter_rows(named=True)
         ],
@@ -77,7 +79,7 @@ def alerts(
         "run_id": None if row is None else row["id"],
         "level": level,
         "reason": reason,
-        "since": None if since is None else since.isoformat(),
+        "since": iso_utc(since),
         "after_id": after_id,
         "last_id": found[-1]["id"] if found else (after_id or 0),
         "alerts": found,
@@ -96,8 +98,8 @@ def get_run(reader: Reader, project: str, run: str) -> dict[str, Any]:
         "group": row["group"],
         "status": row["status"],
         "config": analysis.config_dict(row["config"]),
-        "created_at": iso(row["created_at"]),
-        "finished_at": iso(row["finished_at"]),
+        "created_at": iso_utc(row["created_at"]),
+        "finished_at": iso_utc(row["finished_at"]),
         "metrics": reader.metrics(project, [row["id"]]),
         "last_values": dict(zip(finals["metric"].to_list(), finals["value"].to_list(), strict=True)),
         "last_step": max(steps) if steps else None,
@@ -109,21 +111,17 @@ def _points(frame, metric: str, keep=None) -> list[dict[str, Any]]:
     rows = frame.select("step", "timestamp", metric).iter_rows()
     if keep is not None:
         rows = (r for i, r in enumerate(rows) if i in keep)
-    return [
-        {"step": step, "timestamp": None if stamp is None else stamp.isoformat(), "value": value}
-        for step, stamp, value in rows
-    ]
+    return [{"step": step, "timestamp": iso_utc(stamp), "value": value} for step, stamp, value in rows]
 
 
-def _missing_metric(project: str, row: dict[str, Any], metric: str) -> LookupError:
-    return LookupError(f"run {row['name']!r} (id {row['id']}) of project {project!r} has no metric {metric!r}")
+def _require_metric(known: list[str], project: str, row: dict[str, Any], metric: str) -> None:
+    require_metric(known, metric, f"run {row['name']!r} (id {row['id']}) of project {project!r}")
 
 
 def get_metric(reader: Reader, project: str, run: str, metric: str) -> dict[str, Any]:
     """Every logged value of one metric of one run."""
     row = _run_row(reader, project, run)
-    if metric not in reader.metrics(project, [row["id"]]):
-        raise _missing_metric(project, row, metric)
+    _require_metric(reader.metrics(project, [row["id"]]), project, row, metric)
     frame = reader.history(project, row["id"], [metric])
     return {
         "project": project,
@@ -149,8 +147,7 @@ def history(
     row = _run_row(reader, project, run)
     names = reader.metrics(project, [row["id"]])
     if metric is not None:
-        if metric not in names:
-            raise _missing_metric(project, row, metric)
+        _require_metric(names, project, row, metric)
         names = [metric]
     frame = reader.history(project, row["id"], names)
     series = []
@@ -206,4 +203,67 @@ def stop_run(reader: Reader, project: str, run: str) -> dict[str, Any]:
         "run_id": row["id"],
         "status": row["status"],
         "stop_requested": True,
+    }
+
+
+def list_media(reader: Reader, project: str, run: str | None = None, key: str | None = None) -> dict[str, Any]:
+    """Logged media rows, oldest first: run, step, key, kind, caption, file (content-addressed name) or value."""
+    row = _run_row(reader, project, run) if run is not None else None
+    frame = reader.media(project, None if row is None else [row["id"]], key)
+    media = [
+        {
+            "run": m["run"],
+            "run_id": m["run_id"],
+            "step": m["step"],
+            "timestamp": iso_utc(m["timestamp"]),
+            "key": m["key"],
+            "kind": m["kind"],
+            "caption": m["caption"],
+            "file": m["file"],
+            "value": None if m["value"] is None else json.loads(m["value"]),
+        }
+        for m in frame.iter_rows(named=True)
+    ]
+    return {
+        "project": project,
+        "run": None if row is None else row["name"],
+        "run_id": None if row is None else row["id"],
+        "key": key,
+        "media": media,
+    }
+
+
+def get_media(reader: Reader, project: str, run: str, key: str, step: int | None, output: str) -> dict[str, Any]:
+    """Write one logged media object (the latest of `key`, or the one at `step`) to `output`.
+
+    Files are written as stored (PNG, WAV, ...); inline objects as their text (Markdown, Html)
+    or JSON (tables, histograms, traces).
+    """
+    row = _run_row(reader, project, run)
+    frame = reader.media(project, [row["id"]], key)
+    if step is not None:
+        frame = frame.filter(frame["step"] == step)
+    if frame.is_empty():
+        at = "" if step is None else f" at step {step}"
+        raise LookupError(f"run {row['name']!r} (id {row['id']}) has no media {key!r}{at}")
+    found = frame.row(frame.height - 1, named=True)
+    if found["file"] is not None:
+        data = reader.media_file(project, found["file"])
+    elif found["kind"] in ("markdown", "html"):
+        data = json.loads(found["value"]).encode("utf-8")
+    else:
+        data = dumps(json.loads(found["value"])).encode("utf-8")
+    with open(output, "wb") as out:
+        out.write(data)
+    return {
+        "project": project,
+        "run": row["name"],
+        "run_id": row["id"],
+        "key": key,
+        "step": found["step"],
+        "kind": found["kind"],
+        "caption": found["caption"],
+        "file": found["file"],
+        "output": output,
+        "bytes": len(data),
     }

@@ -48,8 +48,8 @@ def _fail(message: str, code: int) -> int:
 
 
 def _execute(args) -> int:
+    from ..presentation import dumps
     from . import human
-    from .jsonout import dumps
 
     if args.command in FEATURE_COMMANDS:
         from . import features

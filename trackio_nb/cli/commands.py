@@ -12,6 +12,7 @@ import os
 from typing import Any
 
 from .. import analysis, documents
+from ..enums import LEVELS, REASONS
 from ..readers import Reader, reader_for
 from . import flags
 from .features import require
@@ -42,14 +43,23 @@ def list_alerts(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
         reader,
         args.project,
         run=args.run,
-        level=flags.choice("--level", args.level, flags.LEVELS),
-        reason=flags.choice("--reason", args.reason, flags.REASONS),
+        level=flags.choice("--level", args.level, LEVELS),
+        reason=flags.choice("--reason", args.reason, REASONS),
         since=flags.since(args.since),
         after_id=flags.non_negative_int("--after-id", args.after_id),
     )
 
 
 get_alerts = list_alerts
+
+
+def list_media(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    return documents.list_media(reader, args.project, args.run, args.key)
+
+
+def get_media(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    step = flags.non_negative_int("--step", args.step)
+    return documents.get_media(reader, args.project, args.run, args.key, step, args.output)
 
 
 def get_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:

@@ -76,6 +76,26 @@ def list_alerts(doc: dict[str, Any]) -> str:
 get_alerts = list_alerts
 
 
+def list_media(doc: dict[str, Any]) -> str:
+    media = doc["media"]
+    if not media:
+        return "no media"
+    return render(
+        [
+            Column("run", [m["run"] for m in media]),
+            Column("step", [str(m["step"]) for m in media], right=True),
+            Column("key", [m["key"] for m in media]),
+            Column("kind", [m["kind"] for m in media]),
+            Column("caption", [_text(m["caption"]) for m in media]),
+        ],
+        shrink=(0, 2, 4),
+    )
+
+
+def get_media(doc: dict[str, Any]) -> str:
+    return f"wrote {doc['kind']} {doc['key']!r} (step {doc['step']}) of run {doc['run']!r} to {doc['output']}"
+
+
 def get_run(doc: dict[str, Any]) -> str:
     lines = [
         f"run      {doc['run']}",

@@ -67,6 +67,10 @@ def _list(commands, common) -> None:
     leaf.add_argument("--project", required=True, help="project name")
     leaf.add_argument("--run", help="only metrics this run logged (id or unique name)")
     _alert_filters(_leaf(kinds, "alerts", "list_alerts", "list alerts, oldest first, with their ids", common))
+    leaf = _leaf(kinds, "media", "list_media", "list logged media (images, tables, ...), oldest first", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", help="only this run (id or unique name)")
+    leaf.add_argument("--key", help="only media logged under this key")
 
 
 def _get(commands, common) -> None:
@@ -87,6 +91,12 @@ def _get(commands, common) -> None:
         "--max-points", default="500", metavar="N", help="points kept per metric: first, last, min, max (500)"
     )
     _alert_filters(_leaf(kinds, "alerts", "get_alerts", "alerts, oldest first (same as 'list alerts')", common))
+    leaf = _leaf(kinds, "media", "get_media", "write one logged media object to a file", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+    leaf.add_argument("--key", required=True, help="the key it was logged under")
+    leaf.add_argument("--step", metavar="N", help="the step (default: the latest)")
+    leaf.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
 
 
 def _best(commands, common) -> None:
@@ -172,8 +182,8 @@ def _sync(commands, common) -> None:
 
 
 HELP = {
-    "list": "list projects, runs, metrics or alerts",
-    "get": "get one run, one metric's values, a run's history, or alerts",
+    "list": "list projects, runs, metrics, alerts or media",
+    "get": "get one run, one metric's values, a run's history, alerts, or a media file",
     "best": "the best run by a metric, with the full ranking",
     "compare": "runs side by side: one value per run and metric",
     "summary": "a project at a glance: runs, status, alerts, last values",

@@ -11,11 +11,11 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import mimetypes
 import sys
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -26,8 +26,10 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..names import new_run_name
+from ..presentation import dumps, parse_since
 from ..readers import LocalReader
 from ..storage import SCHEMA_VERSION, ProjectNotFound, validate_project
+from ..storage.media_files import check_name
 from ..storage.queries import MODES
 from ..storage.server_store import ServerStore
 from . import wire
@@ -45,7 +47,7 @@ def _error(status: int, message: str, kind: str, headers: dict | None = None) ->
 
 
 def _json(obj: object, status: int = 200) -> Response:
-    return Response(wire.dumps(obj), status_code=status, media_type="application/json")
+    return Response(dumps(obj, compact=True).encode(), status_code=status, media_type="application/json")
 
 
 def sqlite_store(root: Path) -> ServerStore:
@@ -95,14 +97,16 @@ def create_app(
         except RecursionError:
             raise HTTPError(400, "request body is nested too deeply") from None
 
-    def endpoint(handler: Callable, *, write: bool, with_body: bool = True, open_: bool = False) -> Callable:
+    def endpoint(
+        handler: Callable, *, write: bool, with_body: bool = True, open_: bool = False, query: bool = False
+    ) -> Callable:
         needs_token = not open_ and (write or not public_read)
 
         async def run(request: Request) -> Response:
             if needs_token and not authorized(request):
                 return _error(401, "missing or wrong token", "unauthorized", {"WWW-Authenticate": "Bearer"})
             try:
-                body = await body_json(request) if with_body else None
+                body = await body_json(request) if with_body else dict(request.query_params) if query else None
                 if with_body and not isinstance(body, dict):
                     raise HTTPError(400, "request body must be a JSON object")
                 return await run_in_threadpool(handler, body)
@@ -169,7 +173,7 @@ def create_app(
         if since is not None:
             if not isinstance(since, str):
                 raise HTTPError(400, "'since' must be an ISO-8601 string or null")
-            since = datetime.fromisoformat(since)
+            since = parse_since(since)
         after_id = body.get("after_id")
         if after_id is not None and type(after_id) is not int:
             raise HTTPError(400, "'after_id' must be an integer or null")
@@ -198,6 +202,19 @@ def create_app(
         )
         return _json(wire.tail_dict(tail))
 
+    def q_media(body: dict) -> Response:
+        after_id = body.get("after_id")
+        if after_id is not None and type(after_id) is not int:
+            raise HTTPError(400, "'after_id' must be an integer or null")
+        df = store.media(_str(body, "project"), _str_list(body, "run_ids"), _opt_str(body, "key"), after_id)
+        return _frame(df)
+
+    def media_file(query: dict) -> Response:
+        project, name = _str(query, "project"), check_name(_str(query, "file"))
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        headers = {"Cache-Control": "private, max-age=31536000, immutable"}  # content-addressed
+        return Response(store.media_file(project, name), media_type=content_type, headers=headers)
+
     api = wire.API
     routes = [
         Route(f"{api}/health", endpoint(health, write=False, with_body=False, open_=True), methods=["GET"]),
@@ -212,6 +229,8 @@ def create_app(
         Route(f"{api}/query/history", endpoint(q_history, write=False), methods=["POST"]),
         Route(f"{api}/query/alerts", endpoint(q_alerts, write=False), methods=["POST"]),
         Route(f"{api}/query/tail", endpoint(q_tail, write=False), methods=["POST"]),
+        Route(f"{api}/query/media", endpoint(q_media, write=False), methods=["POST"]),
+        Route(f"{api}/media-file", endpoint(media_file, write=False, with_body=False, query=True), methods=["GET"]),
     ]
     # Health stays open (for load balancers and proxies) even when reads need the token.
 

@@ -14,6 +14,7 @@ from ..storage import validate_project
 from ..storage.queries import LEVELS
 from ..storage.records import AlertRecord
 from ..storage.server_store import RESUME_MODES, UnknownRun
+from .media_wire import decode_media
 from .wire import decode_logs
 
 KINDS = ("open", "write", "status")
@@ -83,6 +84,7 @@ def _check_write(batch: dict) -> None:
     _need(isinstance(alerts, list), "'alerts' must be a list")
     _need(config is None or isinstance(config, dict), "'config' must be a JSON object or null")
     batch["alerts"] = [_alert(i, a) for i, a in enumerate(alerts)]
+    batch["media"] = decode_media(batch.get("media"), batch.pop("blobs", {}))
 
 
 def _alert(i: int, raw: object) -> AlertRecord:

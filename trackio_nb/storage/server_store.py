@@ -82,6 +82,16 @@ class ServerStore(Protocol):
         exclude_run_ids: Sequence[str] = (),
     ) -> Tail: ...
 
+    def media(
+        self, project: str, run_ids: list[str] | None = None, key: str | None = None, after_id: int | None = None
+    ) -> pl.DataFrame:
+        """Logged media rows (queries.MEDIA_SCHEMA), id order; a batch's `media` holds MediaRecords to store."""
+        ...
+
+    def media_file(self, project: str, name: str) -> bytes:
+        """The bytes of one content-addressed media file (LookupError when absent)."""
+        ...
+
     def close(self) -> None: ...
 
 

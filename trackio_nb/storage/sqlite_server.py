@@ -20,6 +20,7 @@ import sqlite_utils
 
 from . import writes
 from .connection import connect
+from .media_files import media_dir
 from .paths import project_path
 from .records import RunRecord, SeriesState
 from .server_store import UnknownRun, identity, resume_refused
@@ -30,7 +31,9 @@ class SqliteProjectStore:
 
     def __init__(self, root: Path, project: str, name_run: Callable[[int], str]) -> None:
         self.project, self._name_run = project, name_run
-        self.conn = connect(project_path(project, root), create=True, project=project)
+        path = project_path(project, root)
+        self.conn = connect(path, create=True, project=project)
+        self.media_folder = media_dir(path)
         self.db = sqlite_utils.Database(self.conn)
         self.lock = threading.Lock()
         self._keys: dict[str, int] = {}
@@ -100,8 +103,10 @@ class SqliteProjectStore:
         return state
 
     def _write(self, key: int, batch: dict) -> None:
-        if batch["logs"] or batch["alerts"]:
-            writes.write_batch(self.db, key, self._state(key), batch["logs"], batch["alerts"])
+        media = batch.get("media", ())
+        if batch["logs"] or batch["alerts"] or media:
+            state = self._state(key)
+            writes.write_batch(self.db, key, state, batch["logs"], batch["alerts"], media, self.media_folder)
         if batch["config"] is not None:
             writes.set_config(self.db, key, batch["config"])
 
@@ -227,6 +232,14 @@ class SqliteServerStore:
         return self._reader().tail(
             project, chunk_after=chunk_after, alert_after=alert_after, metrics=metrics, exclude_run_ids=exclude_run_ids
         )
+
+    def media(
+        self, project: str, run_ids: list[str] | None = None, key: str | None = None, after_id: int | None = None
+    ) -> pl.DataFrame:
+        return self._reader().media(project, run_ids, key, after_id)
+
+    def media_file(self, project: str, name: str) -> bytes:
+        return self._reader().media_file(project, name)
 
     def close(self) -> None:
         for store in self._stores.values():

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import traitlets
 
+from ..presentation import human_time, json_float
 from ..storage import ProjectNotFound
 from . import assets, html
 from .base import LiveWidget
 from .hub import HUB, Entry
-from .jsonable import cell_value
 
 
 class RunTable(LiveWidget):
@@ -83,7 +82,7 @@ class RunTable(LiveWidget):
                 r["status"],
                 r["group"],
                 r["last_step"],
-                _iso(r["created_at"]),
+                human_time(r["created_at"]),
                 None if r["duration_s"] is None else f"{r['duration_s']:.0f}s",
                 *(r["metrics"].get(c) for c in self._columns),
             ]
@@ -95,13 +94,13 @@ class RunTable(LiveWidget):
 def _row(run: dict, columns: list[str], last: dict, last_ts: float | None, live) -> dict:
     rid = run["id"]
     last_step = run["last_step"]
-    metrics = {c: cell_value(last[(rid, c)][0]) if (rid, c) in last else None for c in columns}
+    metrics = {c: _cell(last[(rid, c)][0]) if (rid, c) in last else None for c in columns}
     if live is not None and live.last_step is not None:
         last_step = live.last_step
         last_ts = live.last_timestamp
         for c in columns:
             if c in live.last_values:
-                metrics[c] = cell_value(live.last_values[c])
+                metrics[c] = _cell(live.last_values[c])
     end = run["finished_at"] if run["finished_at"] is not None else last_ts
     return {
         "id": rid,
@@ -117,5 +116,5 @@ def _row(run: dict, columns: list[str], last: dict, last_ts: float | None, live)
     }
 
 
-def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+def _cell(value: float | None) -> float | str | None:
+    return None if value is None else json_float(value)

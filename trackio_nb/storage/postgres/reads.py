@@ -116,6 +116,7 @@ def history(conn: psycopg.Connection, pkey: int, run_key: int, names: list[str] 
                 (run_key, run_key),
             ).fetchall()
         ]
+    names = [n for n in names if n not in queries.RESERVED]
     wanted = dict(conn.execute("SELECT key, name FROM metric_names WHERE name = ANY(%s)", (names,)).fetchall())
     chunks: list = []
     if wanted:
