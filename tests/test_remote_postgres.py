@@ -11,6 +11,7 @@ import math
 import textwrap
 import threading
 
+import numpy as np
 import polars as pl
 import psycopg
 import pytest
@@ -81,7 +82,10 @@ def test_migrate_an_empty_database_then_nothing_to_do(postgres, capsys):
         "alerts",
         "summaries",
         "applied_batches",
+        "media",
+        "media_files",
     }
+    assert schema.SCHEMA_VERSION == SCHEMA_VERSION  # one version number whichever backend a server runs on
     code, _, err = _cli_json(["migrate"], capsys)
     assert (code, err.strip()) == (
         1,
@@ -331,6 +335,7 @@ def test_push_of_a_local_project_equals_its_local_reads(backend, request, tmp_pa
     resumed = tnb.init("parity", name="lr-0.1", resume="allow")
     resumed.log({"loss": -1.0}, step=3)  # a replaced step: the summary is recomputed from the chunks
     resumed.log({"loss": 0.125})
+    resumed.log({"img": tnb.Image(np.full((3, 2, 3), 90, dtype=np.uint8), caption="c"), "md": tnb.Markdown("*m*")})
     tnb.finish()
     database = request.getfixturevalue("postgres").new_database("push") if backend == "postgres" else None
     server = ServerProcess(tmp_path / "server", database=database).start()
@@ -338,6 +343,7 @@ def test_push_of_a_local_project_equals_its_local_reads(backend, request, tmp_pa
         code, first, err = _cli_json(["push", "--project", "parity", "--server", server.url, "--token", TOKEN], capsys)
         assert code == 0, err
         assert (first["runs"], first["runs_created"], first["alerts"], first["batches_skipped"]) == (3, 3, 4, 0)
+        assert first["media"] == 2
         assert first["values"] == 3 * 30 * 2 + 3 * 3 + 2  # numbers, text values, the resumed run's two
         _assert_same_reads(LocalReader(data_dir), RemoteReader(server.url, TOKEN))
         again = push("parity", server.url, TOKEN)  # idempotent: nothing new is applied
@@ -365,4 +371,7 @@ def _assert_same_reads(local, remote) -> None:
         assert remote.metrics("parity", [run_id]) == local.metrics("parity", [run_id])
         assert remote.history("parity", run_id).equals(local.history("parity", run_id))
     assert remote.alerts("parity").equals(local.alerts("parity"))
+    media = local.media("parity")
+    assert remote.media("parity").equals(media) and media["kind"].to_list() == ["image", "markdown"]
+    assert remote.media_file("parity", media["file"][0]) == local.media_file("parity", media["file"][0])
     assert remote.final_values("parity", mode="min").filter(pl.col("metric") == "loss")["value"][0] == -1.0

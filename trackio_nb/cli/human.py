@@ -233,6 +233,6 @@ def migrate(doc: dict[str, Any]) -> str:
 def push(doc: dict[str, Any]) -> str:
     return (
         f"pushed project {doc['project']} to {doc['server']}: {doc['runs']} runs"
-        f" ({doc['runs_created']} new), {doc['values']} values, {doc['alerts']} alerts,"
+        f" ({doc['runs_created']} new), {doc['values']} values, {doc['alerts']} alerts, {doc['media']} media,"
         f" {doc['batches_applied']} batches applied, {doc['batches_skipped']} already there"
     )

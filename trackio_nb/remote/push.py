@@ -2,7 +2,7 @@
 
 Everything goes through the server's ordinary batch endpoint, so the server checks and
 stores it exactly as it stores a live run's batches, on either backend. Run ids, names,
-groups, configs, timestamps and values are kept bit for bit. Idempotent: every batch id is
+groups, configs, timestamps, values and media (rows and files) are kept bit for bit. Idempotent: every batch id is
 derived from the stored row it carries (`push:<run id>:<what>:<row id>:<content hash>`),
 so pushing the same project again applies nothing, and pushing a run that logged more
 since sends only the rows that are new. Runs go oldest first, alerts in their id order
@@ -16,7 +16,8 @@ import hashlib
 import json
 
 from ..storage import connect, data_dir, project_path
-from ..storage.dump import StoredRun, stored_alerts, stored_chunks, stored_runs, stored_texts
+from ..storage.dump import StoredRun, stored_alerts, stored_chunks, stored_media, stored_runs, stored_texts
+from ..storage.media_files import media_dir, read_blob
 from . import wire
 from .delivery import OK, send_batch
 from .transport import make_client, normalize_url
@@ -35,8 +36,10 @@ def _b64(data: bytes) -> str:
 def push(project: str, server_url: str, token: str | None = None, dir: str | None = None) -> dict:
     """Upload `project` from the local data directory to the server; returns counts."""
     server_url = normalize_url(server_url)
-    conn = connect(project_path(project, data_dir(dir)))
-    counts = {"runs": 0, "runs_created": 0, "values": 0, "alerts": 0, "batches_applied": 0, "batches_skipped": 0}
+    path = project_path(project, data_dir(dir))
+    conn = connect(path)
+    counts = {"runs": 0, "runs_created": 0, "values": 0, "alerts": 0, "media": 0}
+    counts.update(batches_applied=0, batches_skipped=0)
     try:
         runs = stored_runs(conn)
         with make_client(server_url, token, read_timeout=PUSH_TIMEOUT_S) as client:
@@ -51,7 +54,7 @@ def push(project: str, server_url: str, token: str | None = None, dir: str | Non
 
             for run in runs:
                 counts["runs"] += 1
-                counts["values"] += _push_run(conn, run, send, counts)
+                counts["values"] += _push_run(conn, run, send, counts, media_dir(path))
             for alert_id, run_id, ts, step, level, title, text, data in stored_alerts(conn):
                 alert = {"timestamp": ts, "step": step, "level": level, "title": title, "text": text, "data": data}
                 send(_write(f"push:{run_id}:alert:{alert_id}:{_digest(alert)}", run_id, alerts=[alert]))
@@ -67,8 +70,8 @@ def _write(batch_id: str, run_id: str, *, logs=(), alerts=(), config=None) -> di
     )
 
 
-def _push_run(conn, run: StoredRun, send, counts: dict) -> int:
-    """Open the run (by its own id), send its chunks and text values in storage order, then its status."""
+def _push_run(conn, run: StoredRun, send, counts: dict, media_folder) -> int:
+    """Open the run (by its own id), send its chunks, text values and media in storage order, then its status."""
     reply = send(
         {
             "id": f"push:{run.id}:open",
@@ -102,6 +105,13 @@ def _push_run(conn, run: StoredRun, send, counts: dict) -> int:
         }
         send(_write(f"push:{run.id}:text:{row_id}:{_digest(group)}", run.id, logs=[group]))
         values += 1
+    for row_id, *fields, files, meta in stored_media(conn, run.key):
+        row = dict(zip(("step", "timestamp", "key", "kind", "caption", "value", "file"), fields, strict=True))
+        row.update(files=files, meta=meta)
+        blobs = {name: _b64(read_blob(media_folder, name)) for name in files}
+        batch = _write(f"push:{run.id}:media:{row_id}:{_digest(row)}", run.id)
+        send({**batch, "media": [row], "blobs": blobs})
+        counts["media"] += 1
     status = {"status": run.status, "finished_at": run.finished_at}
     send({"id": f"push:{run.id}:status:{_digest(status)}", "kind": "status", "run_id": run.id, **status})
     return values

@@ -58,3 +58,13 @@ def stored_alerts(conn: sqlite3.Connection) -> Iterator[tuple]:
         "SELECT a.id, r.id, a.timestamp, a.step, a.level, a.title, a.text, a.data FROM alerts a"
         " JOIN runs r ON r.key = a.run_key ORDER BY a.id"
     )
+
+
+def stored_media(conn: sqlite3.Connection, run_key: int) -> Iterator[tuple]:
+    """(row id, step, timestamp, key, kind, caption, value, file, files (list), meta) of one run's media, in order."""
+    for row in conn.execute(
+        "SELECT id, step, timestamp, key, kind, caption, value, file, files, meta FROM media WHERE run_key = ?"
+        " ORDER BY id",
+        (run_key,),
+    ):
+        yield (*row[:8], json.loads(row[8]) if row[8] else [], row[9])

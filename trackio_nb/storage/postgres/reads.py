@@ -239,3 +239,28 @@ def _points(
 def run_key(conn: psycopg.Connection, pkey: int, run_id: str) -> int | None:
     row = conn.execute("SELECT key FROM runs WHERE project_key = %s AND id = %s", (pkey, run_id)).fetchone()
     return None if row is None else row[0]
+
+
+def media(
+    conn: psycopg.Connection, pkey: int, run_ids: list[str] | None, key: str | None, after_id: int | None
+) -> pl.DataFrame:
+    """queries.MEDIA_SCHEMA rows in id order (`after_id` is a cursor, as on SQLite)."""
+    if run_ids is not None and not run_ids:
+        return pl.DataFrame(schema=queries.MEDIA_SCHEMA)
+    sql = (
+        "SELECT m.id, r.id, r.name, m.step, m.timestamp, m.key, m.kind, m.caption, m.value, m.file, m.meta"
+        " FROM media m JOIN runs r ON r.key = m.run_key WHERE m.project_key = %s"
+    )
+    params: list = [pkey]
+    for clause, value in (("r.id = ANY(%s)", run_ids), ("m.key = %s", key), ("m.id > %s", after_id)):
+        if value is not None:
+            sql += " AND " + clause
+            params.append(value)
+    return _rows(conn, sql + " ORDER BY m.id", params, queries.MEDIA_SCHEMA)
+
+
+def media_file(conn: psycopg.Connection, pkey: int, name: str) -> bytes | None:
+    row = conn.execute(
+        "SELECT data FROM media_files WHERE project_key = %s AND name = %s", (pkey, name), binary=True
+    ).fetchone()
+    return None if row is None else bytes(row[0])

@@ -4,9 +4,10 @@ The versions follow SQLite's (storage.schema): version N holds what SQLite's ver
 holds, so a server reports one SCHEMA_VERSION whichever backend it runs on. Each migration
 runs in one transaction under an advisory lock, so replicas starting together migrate once.
 Differences from SQLite: a `projects` table (the file name's job), per-project id counters
-for chunks and alerts (ids grow in commit order per project, as SQLite's do: the cursor of
+for chunks, alerts and media (ids grow in commit order per project, as SQLite's do: the cursor of
 a live tail never skips a row a slower transaction commits later), and an alert `reason`
-column (SQLite reads it with json_extract; alert data may hold NaN, which jsonb refuses).
+column (SQLite reads it with json_extract; alert data may hold NaN, which jsonb refuses),
+and media files kept in the database (SQLite keeps them in a folder beside its file).
 """
 
 from __future__ import annotations
@@ -110,6 +111,34 @@ CREATE TABLE applied_batches (
 );
 """
 
+V4 = """
+-- Logged media, one row per key and step (SQLite's v4). Files live in the database too
+-- (content-addressed, one copy per project), so no server process needs a shared disk.
+ALTER TABLE projects ADD COLUMN media_seq bigint NOT NULL DEFAULT 0;
+CREATE TABLE media (
+    project_key integer NOT NULL REFERENCES projects (key) ON DELETE CASCADE,
+    id bigint NOT NULL,
+    run_key bigint NOT NULL REFERENCES runs (key) ON DELETE CASCADE,
+    step bigint NOT NULL,
+    timestamp float8 NOT NULL,
+    key text NOT NULL,
+    kind text NOT NULL,
+    caption text,
+    value text,
+    file text,
+    files text,
+    meta text,
+    PRIMARY KEY (project_key, id)
+);
+CREATE INDEX media_by_run ON media (run_key, key, step);
+CREATE TABLE media_files (
+    project_key integer NOT NULL REFERENCES projects (key) ON DELETE CASCADE,
+    name text NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (project_key, name)
+);
+"""
+
 UPSERT_SUMMARY = """
 INSERT INTO summaries AS s (run_key, metric_key, count, last_step, last_timestamp, last_value,
                             min_value, min_step, max_value, max_step)
@@ -137,7 +166,11 @@ def _v3(conn: psycopg.Connection) -> None:
     conn.execute(V3)
 
 
-MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v1, _v2, _v3]
+def _v4(conn: psycopg.Connection) -> None:
+    conn.execute(V4)
+
+
+MIGRATIONS: list[Callable[[psycopg.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 _LOCK = 0x74_6E_62_5F_6D_69_67  # pg_advisory_xact_lock key: "tnb_mig"
 

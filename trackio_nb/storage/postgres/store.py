@@ -18,6 +18,7 @@ import polars as pl
 import psycopg
 
 from ...errors import ProjectNotFound
+from ..media_files import check_name
 from ..server_store import UnknownRun
 from . import reads, writes
 from .schema import SCHEMA_VERSION, migrate, version
@@ -149,6 +150,17 @@ class PgServerStore:
             exclude_run_ids=exclude_run_ids,
             now=time.time(),
         )
+
+    def media(
+        self, project: str, run_ids: list[str] | None = None, key: str | None = None, after_id: int | None = None
+    ) -> pl.DataFrame:
+        return reads.media(self._conn(), self._key(project), run_ids, key, after_id)
+
+    def media_file(self, project: str, name: str) -> bytes:
+        data = reads.media_file(self._conn(), self._key(project), check_name(name))
+        if data is None:
+            raise LookupError(f"project {project!r} has no media file {name!r}")
+        return data
 
     def close(self) -> None:
         with self._conns_lock:

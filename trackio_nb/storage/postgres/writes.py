@@ -14,7 +14,7 @@ import json
 import psycopg
 
 from ..codec import pack_floats, pack_ints
-from ..records import AlertRecord, LogEntry
+from ..records import AlertRecord, LogEntry, MediaRecord
 from ..server_store import UnknownRun, identity, resume_refused
 from ..summary import summarize
 from ..writes import group_logs
@@ -38,6 +38,10 @@ ON CONFLICT (run_key, metric_key) DO UPDATE SET
 INSERT_CHUNK = (
     'INSERT INTO chunks (project_key, id, run_key, metric_key, n, first_step, last_step, steps, timestamps, "values")'
     " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+INSERT_MEDIA = (
+    "INSERT INTO media (project_key, id, run_key, step, timestamp, key, kind, caption, value, file, files, meta)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 INSERT_ALERT = (
     "INSERT INTO alerts (project_key, id, run_key, timestamp, step, level, title, text, data, reason)"
@@ -86,14 +90,14 @@ def _claim(conn: psycopg.Connection, pkey: int, batch_id: str, now: float) -> bo
     return row is not None
 
 
-def _take_ids(conn: psycopg.Connection, pkey: int, chunks: int, alerts: int) -> tuple[int, int]:
-    """Reserve ids for this batch's chunks and alerts; returns the first of each."""
-    chunk_seq, alert_seq = conn.execute(
-        "UPDATE projects SET chunk_seq = chunk_seq + %s, alert_seq = alert_seq + %s WHERE key = %s"
-        " RETURNING chunk_seq, alert_seq",
-        (chunks, alerts, pkey),
+def _take_ids(conn: psycopg.Connection, pkey: int, chunks: int, alerts: int, media: int) -> tuple[int, int, int]:
+    """Reserve ids for this batch's chunks, alerts and media rows; returns the first of each."""
+    chunk_seq, alert_seq, media_seq = conn.execute(
+        "UPDATE projects SET chunk_seq = chunk_seq + %s, alert_seq = alert_seq + %s, media_seq = media_seq + %s"
+        " WHERE key = %s RETURNING chunk_seq, alert_seq, media_seq",
+        (chunks, alerts, media, pkey),
     ).fetchone()
-    return chunk_seq - chunks + 1, alert_seq - alerts + 1
+    return chunk_seq - chunks + 1, alert_seq - alerts + 1, media_seq - media + 1
 
 
 def apply_write(
@@ -102,6 +106,7 @@ def apply_write(
     """Store a write batch (logs, alerts, config) exactly once; returns {applied, stop}."""
     logs: list[LogEntry] = batch["logs"]
     alerts: list[AlertRecord] = batch["alerts"]
+    media: list[MediaRecord] = batch.get("media") or []
     series, texts = group_logs(logs)
     if series or texts:
         metric_keys(conn, [*series, *(t[0] for t in texts)], names)
@@ -142,8 +147,19 @@ def apply_write(
                 cur.execute(
                     "UPDATE runs SET config = %s WHERE key = %s", (json.dumps(batch["config"], allow_nan=True), run_key)
                 )
-            if chunks or alerts:
-                first_chunk, first_alert = _take_ids(conn, pkey, len(chunks), len(alerts))
+            blobs = {name: data for m in media for name, data in m.blobs.items()}
+            if blobs:  # files before the rows that name them; the same bytes are one row
+                cur.executemany(
+                    "INSERT INTO media_files (project_key, name, data) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (project_key, name) DO NOTHING",
+                    [(pkey, name, data) for name, data in sorted(blobs.items())],
+                )
+            if chunks or alerts or media:
+                first_chunk, first_alert, first_media = _take_ids(conn, pkey, len(chunks), len(alerts), len(media))
+                if media:
+                    cur.executemany(
+                        INSERT_MEDIA, [_media_row(pkey, first_media + i, run_key, m) for i, m in enumerate(media)]
+                    )
                 if chunks:
                     cur.executemany(INSERT_CHUNK, [(pkey, first_chunk + i, *c) for i, c in enumerate(chunks)])
                 if alerts:
@@ -152,6 +168,11 @@ def apply_write(
                         [_alert_row(pkey, first_alert + i, run_key, a) for i, a in enumerate(alerts)],
                     )
     return {"applied": True, "stop": stop}
+
+
+def _media_row(pkey: int, media_id: int, run_key: int, m: MediaRecord) -> tuple:
+    files = json.dumps(sorted(m.blobs)) if m.blobs else None
+    return (pkey, media_id, run_key, m.step, m.timestamp, m.key, m.kind, m.caption, m.value, m.file, files, m.meta)
 
 
 def _alert_row(pkey: int, alert_id: int, run_key: int, a: AlertRecord) -> tuple:
