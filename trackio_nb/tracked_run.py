@@ -63,11 +63,6 @@ class Run:
         numbers, texts = _values.split(metrics, self._known_keys)
         if step is not None and (type(step) is not int or step < 0):
             step = _check_step(step)
-        media = None
-        if texts is not None:  # media objects travel among the non-numeric values
-            media = [(k, v) for k, v in texts.items() if type(v) is not str]
-            if media:
-                texts = _encode_media(texts, media)
         lock = self._lock  # acquire/release: a third of `with lock:` on CPython 3.11; nothing below raises
         lock.acquire()
         if step is None:
@@ -78,8 +73,6 @@ class Run:
         lock.release()
         now = time.time()
         self._writer.queue.append((step, now, numbers, texts))
-        if media:
-            self._writer.queue.extend(encoded(step, now) for encoded in media)
         watchers = self._watchers
         if watchers is not None and numbers:
             try:
@@ -220,16 +213,6 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<trackio_nb.Run project={self.project!r} name={self.name!r} id={self.id!r} status={self.status!r}>"
-
-
-def _encode_media(texts: dict, media: list) -> dict | None:
-    """Encode the media among `texts` (in this thread, before any step is taken: a bad one stores
-    nothing); `media` becomes the record makers, and the plain texts are returned (None if none)."""
-    from .media.base import encoder
-
-    media[:] = [encoder(key, obj) for key, obj in media]
-    plain = {k: v for k, v in texts.items() if type(v) is str}
-    return plain or None
 
 
 def _check_step(step: object) -> int:

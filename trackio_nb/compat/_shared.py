@@ -88,9 +88,9 @@ class ConfigProxy(MutableMapping):
         return repr(self._config)
 
 
-def files_dir(project: str) -> Path:
-    """The folder beside the project's database where `save()` copies files."""
-    db = project_path(project)
+def files_dir(project: str, root: str | Path | None = None) -> Path:
+    """The folder beside the project's database where `save()` copies files (and artifacts live)."""
+    db = project_path(project, root)
     return db.with_name(db.stem + FILES_SUFFIX)
 
 

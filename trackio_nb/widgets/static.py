@@ -7,6 +7,8 @@ a small model shim (`get/set/on/off/save_changes/send`), the Vega bundle and the
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
@@ -58,9 +60,34 @@ document.body.dataset.ready = "true";
 
 
 def static_state(widget: Any) -> dict:
-    """A widget's synced state as a JSON-ready dict, without its module, CSS or Vega bundle."""
+    """A widget's synced state as a JSON-ready dict, without its module, CSS or Vega bundle.
+
+    Binary values (a MediaPanel's files) become base64 text, as saved notebook state holds them.
+    """
     state = widget.get_state()
-    return {k: v for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
+    return {k: _text_bytes(v) for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
+
+
+def _text_bytes(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dict):
+        return {k: _text_bytes(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text_bytes(v) for v in value]
+    return value
+
+
+def _restore_buffers(state: dict, buffers: list[dict]) -> dict:
+    """Saved widget state keeps binary traits apart (`buffers`: path + base64); put them back as base64 text."""
+    state = json.loads(json.dumps(state))
+    for buffer in buffers:
+        *parents, last = buffer["path"]
+        target = state
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = buffer["data"]
+    return state
 
 
 def _esm_of(widget: Any) -> str:
@@ -88,7 +115,7 @@ def notebook_page_html(nb: Mapping, title: str = "trackio_nb notebook") -> str:
         model = saved.get(model_id)
         if model is None:
             raise ValueError(f"the notebook displays widget {model_id!r} but saved no state for it")
-        state = model["state"]
+        state = _restore_buffers(model["state"], model.get("buffers", []))
         if model["model_name"] == "AnyModel":
             clean = {k: v for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
             items.append({"esm": state["_esm"], "state": clean})

@@ -90,7 +90,10 @@ def _rename_reserved(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
     renamed = [k for k in metrics if isinstance(k, str) and (k in _RESERVED or k.startswith("_"))]
     if not renamed:
         return metrics
-    warn(f"Reserved keys renamed: {renamed} → '{{key}}_' (trackio_nb keeps step, timestamp and _names for itself)")
+    warn(
+        f"Reserved keys renamed: {renamed} → '{{key}}_' (trackio_nb keeps step, timestamp and _names for itself)",
+        stacklevel=4,
+    )
     return {(_reserved_name(k) if k in renamed else k): v for k, v in metrics.items()}
 
 

@@ -51,14 +51,18 @@ class Run:
         return True
 
     def move(self, new_project: str) -> bool:
-        self.view.move(new_project)
+        self._follow(self.view.move(new_project))
         self.project = new_project
         return True
 
     def rename(self, new_name: str) -> Run:
-        self.view.rename(new_name)
+        self._follow(self.view.rename(new_name))
         self.name = new_name
         return self
+
+    def _follow(self, moved: object) -> None:
+        if isinstance(moved, RunView):  # the view of the run where it now is
+            self.view = moved
 
     def __repr__(self) -> str:
         return f"<Run {self.name} in project {self.project}>"
