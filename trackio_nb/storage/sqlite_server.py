@@ -18,7 +18,8 @@ from pathlib import Path
 import polars as pl
 import sqlite_utils
 
-from . import writes
+from ..errors import ProjectNotFound
+from . import start_over, writes
 from .connection import connect
 from .media_files import media_dir
 from .paths import project_path
@@ -70,6 +71,12 @@ class SqliteProjectStore:
     def close(self) -> None:
         with self.lock:
             self.conn.close()
+
+    def forget(self, run_id: str) -> None:
+        """Drop what is cached of a run that was deleted or moved away (call under the lock)."""
+        key = self._keys.pop(run_id, None)
+        if key is not None:
+            self._states.pop(key, None)
 
     # -- inside the lock ---------------------------------------------------------------------
 
@@ -165,9 +172,9 @@ class SqliteServerStore:
                     store = self._stores[project] = SqliteProjectStore(self.root, project, self._name_run)
         return store
 
-    def _existing(self, project: str) -> SqliteProjectStore:
+    def _existing(self, project: str, missing: type[LookupError] = UnknownRun) -> SqliteProjectStore:
         if project not in self._stores and not project_path(project, self.root).exists():
-            raise UnknownRun(f"no project named {project!r} on this server")
+            raise missing(f"no project named {project!r} on this server")
         return self.project(project)
 
     def _reader(self):
@@ -189,6 +196,41 @@ class SqliteServerStore:
 
     def request_stop(self, project: str, run_id: str, now: float) -> bool:
         return self._reader().stop(project, run_id)
+
+    # -- starting over ----------------------------------------------------------------------
+
+    def removal_counts(self, project: str, run_id: str | None = None) -> dict[str, int]:
+        return self._reader().removal_counts(project, run_id)
+
+    def delete_run(self, project: str, run_id: str) -> dict[str, int]:
+        store = self._existing(project, ProjectNotFound)
+        with store.lock:
+            held = start_over.delete_run(store.conn, project_path(project, self.root), project, run_id, time.time())
+            store.forget(run_id)
+        return held
+
+    def delete_project(self, project: str) -> dict[str, int]:
+        store = self._existing(project, ProjectNotFound)
+        with self._lock:
+            self._stores.pop(project, None)
+            store.close()  # the next batch for this project opens it afresh
+            conn = connect(project_path(project, self.root))
+            return start_over.delete_project(conn, self.root, project, time.time())
+
+    def rename_run(self, project: str, run_id: str, name: str) -> None:
+        store = self._existing(project, ProjectNotFound)
+        with store.lock:
+            start_over.rename_run(store.conn, project, run_id, name)
+
+    def move_run(self, project: str, run_id: str, to_project: str) -> dict[str, int]:
+        store = self._existing(project, ProjectNotFound)
+        src_path, dest_path = project_path(project, self.root), project_path(to_project, self.root)
+        with store.lock:
+            moved = start_over.move_run(
+                store.conn, src_path, dest_path, project=project, to_project=to_project, run_id=run_id, now=time.time()
+            )
+            store.forget(run_id)
+        return moved
 
     # -- reads -------------------------------------------------------------------------------
 
