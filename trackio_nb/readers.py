@@ -19,7 +19,7 @@ import polars as pl
 
 from .storage import ProjectNotFound, connect, data_dir, project_path, queries
 from .storage.media_files import check_name, media_dir
-from .storage.paths import DB_SUFFIX
+from .storage.paths import project_names
 from .storage.queries import READ_ALERTS_SCHEMA as ALERTS_SCHEMA
 from .storage.queries import READ_FINAL_SCHEMA as FINAL_SCHEMA
 
@@ -99,18 +99,7 @@ class LocalReader:
             self._forget(project)
 
     def projects(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        names = []
-        for path in sorted(self.root.glob("*" + DB_SUFFIX)):
-            if "~" not in path.name:
-                names.append(path.stem)
-                continue
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-                row = conn.execute("SELECT value FROM meta WHERE key = 'project'").fetchone()
-            if row is not None:
-                names.append(row[0])
-        return sorted(names)
+        return project_names(self.root)
 
     def _runs_raw(self, project: str) -> pl.DataFrame:
         return queries.runs(self._conn(project), now=time.time())

@@ -64,6 +64,24 @@ def project_path(project: str, root: str | os.PathLike[str] | None = None) -> Pa
     return path
 
 
+def project_names(root: Path) -> list[str]:
+    """The names of the projects stored under `root`, sorted (a hashed file name's project read from its meta)."""
+    import sqlite3
+
+    if not root.is_dir():
+        return []
+    names = []
+    for path in sorted(root.glob("*" + DB_SUFFIX)):
+        if "~" not in path.name:
+            names.append(path.stem)
+            continue
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'project'").fetchone()
+        if row is not None:
+            names.append(row[0])
+    return sorted(names)
+
+
 # What a project keeps beside its database, named from the database's file name: SQLite's own
 # files (appended to the full name) and folders/files named after its stem. Whoever adds a
 # per-project file adds its suffix here, so deleting a project removes it too.

@@ -7,7 +7,6 @@ Reads: the caller's reader over the same directory (LocalReader), one per thread
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -22,9 +21,10 @@ from ..errors import ProjectNotFound
 from . import start_over, writes
 from .connection import connect
 from .media_files import media_dir
+from .opening import open_run
 from .paths import project_path
 from .records import RunRecord, SeriesState
-from .server_store import UnknownRun, identity, resume_refused
+from .server_store import UnknownRun, identity
 
 
 class SqliteProjectStore:
@@ -123,27 +123,18 @@ class SqliteProjectStore:
         known = writes.run_identity(self.conn, batch["run_id"])
         if known is not None:  # the same open sent again
             return identity(*known[:2], 0, False, known[2], applied=False)
-        name = batch["name"]
-        existing = writes.latest_run_named(db, name) if name is not None else None
-        if batch["resume"] == "must" and existing is None:
-            raise resume_refused(self.project, name)
-        if existing is not None and batch["resume"] in ("allow", "must"):
-            key = existing["key"]
-            next_step, self._states[key] = writes.resume_run(
-                db, key, host=batch["host"], pid=batch["pid"], now=batch["created_at"]
-            )
-            config = json.loads(existing["config"])
-            if batch["config"]:
-                config.update(batch["config"])
-                writes.set_config(db, key, config)
-            return identity(existing["id"], existing["name"], next_step, True, config, applied=True)
-        if name is None:
-            name = self._name_run(writes.run_count(self.conn))
         record = RunRecord(
-            batch["run_id"], name, batch["group"], batch["config"], batch["created_at"], batch["host"], batch["pid"]
+            batch["run_id"],
+            batch["name"],
+            batch["group"],
+            batch["config"],
+            batch["created_at"],
+            batch["host"],
+            batch["pid"],
         )
-        writes.create_run(db, record)
-        return identity(batch["run_id"], name, 0, False, batch["config"], applied=True)
+        opened = open_run(db, self.project, record, batch["resume"], self._name_run)
+        self._states[opened.key] = opened.state
+        return identity(opened.id, opened.name, opened.next_step, opened.resumed, opened.config, applied=True)
 
 
 class SqliteServerStore:
