@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .reports import report
     from .session import alert, current_run, finish, init, log, should_stop, watch
     from .tracked_run import Run
-    from .widgets import AlertStream, CompareChart, RunTable, show
+    from .widgets import AlertStream, CompareChart, MediaPanel, RunTable, show
 
 __version__ = "0.1.0"
 
@@ -41,6 +41,7 @@ _LAZY = {
     "AlertStream": ("widgets", "AlertStream"),
     "CompareChart": ("widgets", "CompareChart"),
     "show": ("widgets", "show"),
+    "MediaPanel": ("widgets", "MediaPanel"),
     "report": ("reports", "report"),
     **{
         name: ("media", name) for name in ("Image", "Table", "Histogram", "Markdown", "Html", "Audio", "Video", "Trace")
@@ -82,6 +83,7 @@ __all__ = [
     "Html",
     "Image",
     "Markdown",
+    "MediaPanel",
     "Run",
     "RunStatus",
     "RunTable",

@@ -1,7 +1,7 @@
 """The JSON documents agents read: one function per query, behind both `trackio-nb ... --json` and MCP.
 
 Each function takes a Reader and typed arguments (the CLI's flags, parsed) and returns the
-document as plain data; the CLI prints it with `cli.jsonout.dumps`, the MCP server returns
+document as plain data; the CLI prints it with `presentation.dumps`, the MCP server returns
 that same text. So the two surfaces cannot drift apart: there is one function per command.
 """
 
@@ -12,8 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from . import analysis
-from .api import alert_dicts, check_alert_filters, iso, resolve_run
+from .api import check_alert_filters
 from .errors import InvalidValue, RunNotFound
+from .presentation import alert_dicts, dumps, iso_utc, require_metric, resolve_run
 from .readers import Reader
 
 DEFAULT_MAX_POINTS = 500
@@ -39,8 +40,8 @@ def list_runs(reader: Reader, project: str) -> dict[str, Any]:
                 "run": row["name"],
                 "group": row["group"],
                 "status": row["status"],
-                "created_at": iso(row["created_at"]),
-                "finished_at": iso(row["finished_at"]),
+                "created_at": iso_utc(row["created_at"]),
+                "finished_at": iso_utc(row["finished_at"]),
             }
             for row in runs.iter_rows(named=True)
         ],
@@ -79,7 +80,7 @@ def alerts(
         "run_id": None if row is None else row["id"],
         "level": level,
         "reason": reason,
-        "since": None if since is None else since.isoformat(),
+        "since": iso_utc(since),
         "after_id": after_id,
         "last_id": found[-1]["id"] if found else (after_id or 0),
         "alerts": found,
@@ -98,8 +99,8 @@ def get_run(reader: Reader, project: str, run: str) -> dict[str, Any]:
         "group": row["group"],
         "status": row["status"],
         "config": analysis.config_dict(row["config"]),
-        "created_at": iso(row["created_at"]),
-        "finished_at": iso(row["finished_at"]),
+        "created_at": iso_utc(row["created_at"]),
+        "finished_at": iso_utc(row["finished_at"]),
         "metrics": reader.metrics(project, [row["id"]]),
         "last_values": dict(zip(finals["metric"].to_list(), finals["value"].to_list(), strict=True)),
         "last_step": max(steps) if steps else None,
@@ -111,21 +112,17 @@ def _points(frame, metric: str, keep=None) -> list[dict[str, Any]]:
     rows = frame.select("step", "timestamp", metric).iter_rows()
     if keep is not None:
         rows = (r for i, r in enumerate(rows) if i in keep)
-    return [
-        {"step": step, "timestamp": None if stamp is None else stamp.isoformat(), "value": value}
-        for step, stamp, value in rows
-    ]
+    return [{"step": step, "timestamp": iso_utc(stamp), "value": value} for step, stamp, value in rows]
 
 
-def _missing_metric(project: str, row: dict[str, Any], metric: str) -> InvalidValue:
-    return InvalidValue(f"run {row['name']!r} (id {row['id']}) of project {project!r} has no metric {metric!r}")
+def _require_metric(known: list[str], project: str, row: dict[str, Any], metric: str) -> None:
+    require_metric(known, metric, f"run {row['name']!r} (id {row['id']}) of project {project!r}")
 
 
 def get_metric(reader: Reader, project: str, run: str, metric: str) -> dict[str, Any]:
     """Every logged value of one metric of one run."""
     row = _run_row(reader, project, run)
-    if metric not in reader.metrics(project, [row["id"]]):
-        raise _missing_metric(project, row, metric)
+    _require_metric(reader.metrics(project, [row["id"]]), project, row, metric)
     frame = reader.history(project, row["id"], [metric])
     return {
         "project": project,
@@ -151,8 +148,7 @@ def history(
     row = _run_row(reader, project, run)
     names = reader.metrics(project, [row["id"]])
     if metric is not None:
-        if metric not in names:
-            raise _missing_metric(project, row, metric)
+        _require_metric(names, project, row, metric)
         names = [metric]
     frame = reader.history(project, row["id"], names)
     series = []
@@ -220,7 +216,7 @@ def list_media(reader: Reader, project: str, run: str | None = None, key: str | 
             "run": m["run"],
             "run_id": m["run_id"],
             "step": m["step"],
-            "timestamp": iso(m["timestamp"]),
+            "timestamp": iso_utc(m["timestamp"]),
             "key": m["key"],
             "kind": m["kind"],
             "caption": m["caption"],
@@ -257,8 +253,6 @@ def get_media(reader: Reader, project: str, run: str, key: str, step: int | None
     elif found["kind"] in ("markdown", "html"):
         data = json.loads(found["value"]).encode("utf-8")
     else:
-        from .cli.jsonout import dumps  # the one JSON spelling of NaN and infinities
-
         data = dumps(json.loads(found["value"])).encode("utf-8")
     with open(output, "wb") as out:
         out.write(data)
@@ -274,3 +268,44 @@ def get_media(reader: Reader, project: str, run: str, key: str, step: int | None
         "output": output,
         "bytes": len(data),
     }
+
+
+# -- starting over ----------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def describe_counts(held: dict[str, int], *, runs: bool = True) -> str:
+    """'2 runs, 120 points, 1 alert': what a deletion removes (or would remove); runs=False leaves the runs out."""
+    return ", ".join(_plural(held[k], k[:-1]) for k in ("runs", "points", "alerts")[0 if runs else 1 :])
+
+
+def delete_run(reader: Reader, project: str, run: str, *, confirmed: bool = True) -> dict[str, Any]:
+    """Delete one ended run (by id or unique name) with everything it logged; unconfirmed: only count it."""
+    row = _run_row(reader, project, run)
+    held = reader.delete_run(project, row["id"]) if confirmed else reader.removal_counts(project, row["id"])
+    return {"project": project, "run": row["name"], "run_id": row["id"], "deleted": confirmed, **held}
+
+
+def delete_project(reader: Reader, project: str, *, confirmed: bool = True) -> dict[str, Any]:
+    """Delete a project whose runs have all ended (its database and media); unconfirmed: only count it."""
+    held = reader.delete_project(project) if confirmed else reader.removal_counts(project)
+    return {"project": project, "deleted": confirmed, **held}
+
+
+def rename_run(reader: Reader, project: str, run: str, to: str) -> dict[str, Any]:
+    """Give a run a new name (its id stays)."""
+    row = _run_row(reader, project, run)
+    reader.rename_run(project, row["id"], to)
+    return {"project": project, "run_id": row["id"], "run": to, "previous_name": row["name"]}
+
+
+def move_run(reader: Reader, project: str, run: str, to_project: str) -> dict[str, Any]:
+    """Move an ended run to another project (created if missing), keeping its id and everything it logged."""
+    from .storage import validate_project
+
+    row = _run_row(reader, project, run)
+    moved = reader.move_run(project, row["id"], validate_project(to_project))
+    return {"project": to_project, "from_project": project, "run": row["name"], "run_id": row["id"], **moved}

@@ -24,8 +24,16 @@ class AmbiguousRun(TrackioNbError, LookupError):
     """Several runs share that name: ask by id."""
 
 
+class MetricNotFound(TrackioNbError, LookupError):
+    """The run (or project) logged no metric of that name; the message lists the ones it has."""
+
+
 class InvalidValue(TrackioNbError, ValueError):
     """A key, value, step, alert field or config value that cannot be stored; names the key and the reason."""
+
+
+class RunInProgress(TrackioNbError, RuntimeError):
+    """The run is still running in a live process: it cannot be deleted or moved until it ends."""
 
 
 class SchemaTooNew(TrackioNbError):
@@ -47,8 +55,10 @@ class MissingExtra(TrackioNbError, ImportError):
 __all__ = [
     "AmbiguousRun",
     "InvalidValue",
+    "MetricNotFound",
     "MissingExtra",
     "ProjectNotFound",
+    "RunInProgress",
     "RunNotFound",
     "SchemaTooNew",
     "ServerError",

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from . import analysis, documents
-from .cli.jsonout import dumps
 from .errors import MissingExtra
+from .presentation import dumps
 from .readers import Reader, reader_for
 
 INSTRUCTIONS = """Experiment tracking data (trackio_nb): projects hold runs; runs log metrics and raise alerts.

@@ -14,14 +14,13 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from .storage.paths import REJECTED_SUFFIX
 from .storage.records import AlertRecord, MediaRecord
-
-FILE_SUFFIX = ".rejected.jsonl"
 
 
 def rejected_path(db_path: Path) -> Path:
     """The rejected-rows file of a project database: beside it, named after it."""
-    return db_path.with_name(db_path.stem + FILE_SUFFIX)
+    return db_path.with_name(db_path.stem + REJECTED_SUFFIX)
 
 
 def row_dict(kind: str, record: object) -> dict:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -16,7 +17,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .backend import RunSpec
-from .enums import AlertLevel
+from .enums import AlertLevel, RunStatus
 from .errors import InvalidValue
 from .run_config import initial_config
 from .storage.paths import validate_project
@@ -26,10 +27,22 @@ from .tracked_run import Run
 from .validation import check_label
 
 _current: Run | None = None
-# Called with every run init() starts; live widgets (trackio_nb.widgets, when imported) add
-# themselves here, so the core never imports them and pays nothing when there are none.
-run_hooks: list[Callable[[Run], None]] = []
+# Called with every run init() starts; live views (trackio_nb.widgets, when imported) add
+# themselves with add_init_hook, so the core imports none of them and pays nothing without them.
+_init_hooks: list[Callable[[Run], None]] = []
 _hooks_installed = False
+
+
+def add_init_hook(hook: Callable[[Run], None]) -> Callable[[], None]:
+    """Call `hook(run)` for every run init() starts from now on; returns the function that removes it."""
+    if hook not in _init_hooks:
+        _init_hooks.append(hook)
+
+    def remove() -> None:
+        if hook in _init_hooks:
+            _init_hooks.remove(hook)
+
+    return remove
 
 
 def current_run() -> Run | None:
@@ -76,7 +89,7 @@ def init(
     webhook = _check_webhook(webhook_url, webhook_min_level)
     previous = _current
     _current = None
-    if previous is not None and previous.status == "running":  # run.finish() may have ended it already
+    if previous is not None and previous.status == RunStatus.RUNNING:  # run.finish() may have ended it already
         if previous._watchers is not None and len(previous._watchers):
             warnings.warn(
                 f"init() finished run {previous.name!r} and dropped its {len(previous._watchers)} watcher(s); "
@@ -91,7 +104,7 @@ def init(
     run._webhook = webhook
     _current = run
     _install_exit_hooks()
-    for hook in run_hooks:
+    for hook in list(_init_hooks):
         hook(run)
     if show:
         _show_widgets(project, server_url, token, dir)
@@ -99,10 +112,12 @@ def init(
 
 
 def _show_widgets(project: str, server_url: str | None, token: str | None, root) -> None:
+    """Display `trackio_nb.show(project)`: the package's public name, so this module imports no widget."""
+    from importlib import import_module
+
     from IPython.display import display
 
-    from .widgets import show
-
+    show = import_module(__package__).show
     display(show(project, server_url=server_url, token=token, dir=root))
 
 
@@ -209,6 +224,20 @@ def _fail_current() -> None:
         run.fail_fast()
 
 
+def _end_current_at_exit() -> None:
+    """atexit: a run left open fails, unless it asked to finish at a clean exit (compat, integrations)."""
+    run = _current
+    if run is not None and run.pid == os.getpid() and run.finish_at_exit and not _died_of_exception():
+        run.finish()
+    else:
+        _fail_current()
+
+
+def _died_of_exception() -> bool:
+    # The interpreter stores an uncaught exception here before running atexit hooks.
+    return getattr(sys, "last_value", None) is not None
+
+
 def _on_sigterm_factory(previous):
     def handler(signum, frame):
         _fail_current()
@@ -228,7 +257,7 @@ def _install_exit_hooks() -> None:
     if _hooks_installed:
         return
     _hooks_installed = True
-    atexit.register(_fail_current)
+    atexit.register(_end_current_at_exit)
     if threading.current_thread() is threading.main_thread():
         previous = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, _on_sigterm_factory(previous))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from . import validation as _validation
 from .alerts import announce, make_alert
 from .backend import Backend, RunIdentity
-from .enums import LEVEL_ORDER, AlertLevel, AlertReason
+from .enums import END_STATUSES, LEVEL_ORDER, AlertLevel, AlertReason, RunStatus
 from .errors import InvalidValue
 from .run_config import Config
 from .writer import ConfigUpdate, Writer
@@ -28,7 +28,6 @@ _MAX_STEP = _validation.MAX_STEP
 FINISH_BUDGET_S = 4.5
 FINISH_TIMEOUT_S = 3.0
 FAIL_FLUSH_DEADLINE_S = 2.0
-_END_STATUSES = ("finished", "failed")
 
 
 class Run:
@@ -40,7 +39,7 @@ class Run:
         self.name = identity.name
         self.group = group
         self.resumed = identity.resumed
-        self.status = "running"
+        self.status = RunStatus.RUNNING.value
         self.pid = os.getpid()
         self.config = Config(identity.config, self._config_changed)
         self._backend = backend
@@ -51,10 +50,13 @@ class Run:
         self._stop = threading.Event()
         self._watchers = None
         self._webhook: tuple[str, int] | None = None  # (url, lowest level rank sent), set by init()
-        self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []
-        self._end_listeners: list[Callable[[Run], None]] = []  # called after finish() (live widgets)
+        self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []  # see subscribe()
+        self._end_listeners: list[Callable[[Run], None]] = []
         self._end_lock = threading.Lock()
         self.stop_requested = False  # True once a stop request from outside arrived
+        # Set by compat and the framework integrations: a clean interpreter exit finishes this run
+        # (`finished`, as trackio does) instead of failing it. Exceptions and SIGTERM still fail it.
+        self.finish_at_exit = False
         self._writer = Writer(
             backend, self._on_stop_request, label=self.id, on_loss=self._on_loss, is_loss_alert=_is_loss_alert
         )
@@ -65,16 +67,11 @@ class Run:
 
     def log(self, metrics: Mapping[str, object], step: int | None = None) -> None:
         """Queue one step of metrics (floats, ints, NumPy/0-d tensor scalars, or JSON-able values)."""
-        if self.status != "running":
+        if self.status != RunStatus.RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
         numbers, texts = _validation.split(metrics, self._known_keys)
         if step is not None and (type(step) is not int or step < 0 or step > _MAX_STEP):
             step = _validation.check_step(step)
-        media = None
-        if texts is not None:  # media objects travel among the non-numeric values
-            media = [(k, v) for k, v in texts.items() if type(v) is not str]
-            if media:
-                texts = _encode_media(texts, media)
         lock = self._lock  # acquire/release: a third of `with lock:` on CPython 3.11
         lock.acquire()
         if step is None:
@@ -88,8 +85,6 @@ class Run:
         lock.release()
         now = time.time()
         self._writer.queue.append((step, now, numbers, texts))
-        if media:
-            self._writer.queue.extend(encoded(step, now) for encoded in media)
         watchers = self._watchers
         if watchers is not None and numbers:
             try:
@@ -101,6 +96,33 @@ class Run:
                 self._raise_watcher_alerts(fired_alerts, step)
         for listener in self._listeners:
             listener(step, now, numbers)
+
+    def subscribe(
+        self,
+        on_log: Callable[[int, float, dict[str, float]], None] | None = None,
+        on_end: Callable[[Run], None] | None = None,
+    ) -> Callable[[], None]:
+        """Call `on_log(step, timestamp, numbers)` in every log() and `on_end(run)` after finish().
+
+        Live views (the notebook widgets) follow a run this way; the returned function unsubscribes.
+        """
+        if on_log is not None:
+            self._listeners.append(on_log)
+        if on_end is not None:
+            self._end_listeners.append(on_end)
+
+        def unsubscribe() -> None:
+            if on_log is not None and on_log in self._listeners:
+                self._listeners.remove(on_log)
+            if on_end is not None and on_end in self._end_listeners:
+                self._end_listeners.remove(on_end)
+
+        return unsubscribe
+
+    @property
+    def location(self) -> tuple[str, str] | None:
+        """Where the run's data goes: ("local", data directory) or ("remote", server URL)."""
+        return self._backend.location
 
     def _raise_watcher_alerts(self, fired_alerts, step: int) -> None:
         for fired in fired_alerts:
@@ -123,7 +145,7 @@ class Run:
 
         `webhook_url` sends this alert there (whatever its level) instead of the run's webhook.
         """
-        if self.status != "running":
+        if self.status != RunStatus.RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; its alerts can no longer be stored")
         if webhook_url is not None:
             from .webhooks import check_url
@@ -146,7 +168,7 @@ class Run:
         """Register a watcher on `metric` (see `trackio_nb.watch`); rules are validated first."""
         from .watchers import WatcherSet
 
-        if self.status != "running":
+        if self.status != RunStatus.RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
         with self._lock:
             if self._watchers is None:
@@ -182,13 +204,13 @@ class Run:
         Returns within FINISH_BUDGET_S whatever the writer's state. A run that lost anything
         (rows refused by storage, or still queued at the deadline) is recorded `failed`.
         """
-        if status not in _END_STATUSES:
+        if status not in END_STATUSES:
             raise InvalidValue(f"status must be 'finished' or 'failed', got {status!r}")
         with self._end_lock:
-            if self.status != "running":
+            if self.status != RunStatus.RUNNING:
                 return
             start = time.monotonic()
-            if status == "failed":
+            if status == RunStatus.FAILED:
                 self._fail_locked(FINISH_TIMEOUT_S, start)
             else:
                 self.status = status
@@ -208,11 +230,11 @@ class Run:
     def fail_fast(self) -> None:
         """The failure path (exception, SIGTERM, exit without finish): status first, 2 s flush."""
         with self._end_lock:
-            if self.status == "running":
+            if self.status == RunStatus.RUNNING:
                 self._fail_locked(FAIL_FLUSH_DEADLINE_S, time.monotonic())
 
     def _fail_locked(self, deadline: float, start: float) -> None:
-        self.status = "failed"
+        self.status = RunStatus.FAILED.value
         self._record_status("failed")  # before the flush: durable even if the flush never ends
         left = self._writer.close(deadline)
         self._report_left(left)
@@ -274,13 +296,3 @@ def _say(message: str) -> None:
     stream = sys.stderr
     if stream is not None:
         print(message, file=stream, flush=True)
-
-
-def _encode_media(texts: dict, media: list) -> dict | None:
-    """Encode the media among `texts` (in this thread, before any step is taken: a bad one stores
-    nothing); `media` becomes the record makers, and the plain texts are returned (None if none)."""
-    from .media.base import encoder
-
-    media[:] = [encoder(key, obj) for key, obj in media]
-    plain = {k: v for k, v in texts.items() if type(v) is str}
-    return plain or None

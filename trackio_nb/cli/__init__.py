@@ -14,7 +14,7 @@ import sys
 from .errors import CliError, UsageError
 
 PROG = "trackio-nb"
-FEATURE_COMMANDS = ("report", "export", "serve", "sync", "mcp")
+FEATURE_COMMANDS = ("report", "export", "serve", "sync", "mcp", "migrate", "push")
 EXIT_BUG = 70  # EX_SOFTWARE: an exception that is not one of trackio_nb.errors
 
 
@@ -41,8 +41,8 @@ def _fail(message: str, code: int) -> int:
 
 
 def _execute(args) -> int:
+    from ..presentation import dumps
     from . import human
-    from .jsonout import dumps
 
     if args.command in FEATURE_COMMANDS:
         from . import features

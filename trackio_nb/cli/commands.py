@@ -12,8 +12,10 @@ import os
 from typing import Any
 
 from .. import analysis, documents
+from ..enums import LEVELS, REASONS
 from ..readers import Reader, reader_for
 from . import flags
+from .errors import CliError
 from .features import require
 
 
@@ -42,8 +44,8 @@ def list_alerts(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
         reader,
         args.project,
         run=args.run,
-        level=flags.choice("--level", args.level, flags.LEVELS),
-        reason=flags.choice("--reason", args.reason, flags.REASONS),
+        level=flags.choice("--level", args.level, LEVELS),
+        reason=flags.choice("--reason", args.reason, REASONS),
         since=flags.since(args.since),
         after_id=flags.non_negative_int("--after-id", args.after_id),
     )
@@ -93,3 +95,30 @@ def summary(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
 
 def stop(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     return documents.stop_run(reader, args.project, args.run)
+
+
+def delete_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    doc = documents.delete_run(reader, args.project, args.run, confirmed=args.yes)
+    if not args.yes:
+        raise CliError(
+            f"not deleted: run {doc['run']!r} (id {doc['run_id']}) of project {args.project!r} holds"
+            f" {documents.describe_counts(doc, runs=False)}; pass --yes to delete it"
+        )
+    return doc
+
+
+def delete_project(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    doc = documents.delete_project(reader, args.project, confirmed=args.yes)
+    if not args.yes:
+        raise CliError(
+            f"not deleted: project {args.project!r} holds {documents.describe_counts(doc)}; pass --yes to delete it"
+        )
+    return doc
+
+
+def rename_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    return documents.rename_run(reader, args.project, args.run, args.to)
+
+
+def move_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    return documents.move_run(reader, args.project, args.run, args.to_project)

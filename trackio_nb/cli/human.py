@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .tables import Column, number, render, shorten
+from .tables import Column, number, render, shorten, terminal_width
 
 MAX_HEADER = 24
 ALL_RUNS_HINT = "finished runs only (--include-all adds running and failed runs)"
@@ -212,6 +212,48 @@ def stop(doc: dict[str, Any]) -> str:
     return line
 
 
+def _named(prefix: str, name: str, suffix: str = "") -> str:
+    """`prefix 'name' suffix`, the name shortened so that the line fits the terminal."""
+    room = max(8, terminal_width() - len(prefix) - len(suffix) - 2)
+    return f"{prefix}{shorten(name, room)!r}{suffix}"
+
+
+def _counts(doc: dict[str, Any], *, runs: bool = False) -> str:
+    from ..documents import describe_counts
+
+    return describe_counts(doc, runs=runs)
+
+
+def delete_run(doc: dict[str, Any]) -> str:
+    lines = [_named("deleted run ", doc["run"], f" (id {doc['run_id']})"), _named("of project ", doc["project"])]
+    return "\n".join([*lines, _counts(doc)])
+
+
+def delete_project(doc: dict[str, Any]) -> str:
+    return "\n".join([_named("deleted project ", doc["project"]), _counts(doc, runs=True)])
+
+
+def rename_run(doc: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            _named("renamed run ", doc["previous_name"], f" (id {doc['run_id']})"),
+            _named("of project ", doc["project"]),
+            _named("to ", doc["run"]),
+        ]
+    )
+
+
+def move_run(doc: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            _named("moved run ", doc["run"], f" (id {doc['run_id']})"),
+            _named("from project ", doc["from_project"]),
+            _named("to project ", doc["project"]),
+            _counts(doc),
+        ]
+    )
+
+
 def report(doc: dict[str, Any]) -> str:
     return f"wrote the report of project {doc['project']!r} to {doc['path']}"
 
@@ -222,3 +264,17 @@ def export(doc: dict[str, Any]) -> str:
 
 def sync(doc: dict[str, Any]) -> str:
     return "\n".join(f"{key}: {value}" for key, value in doc.items()) or "nothing to deliver"
+
+
+def migrate(doc: dict[str, Any]) -> str:
+    if doc["from_version"] == doc["to_version"]:
+        return f"{doc['database']}: schema version {doc['to_version']}, nothing to do"
+    return f"{doc['database']}: schema version {doc['from_version']} -> {doc['to_version']}"
+
+
+def push(doc: dict[str, Any]) -> str:
+    return (
+        f"pushed project {doc['project']} to {doc['server']}: {doc['runs']} runs"
+        f" ({doc['runs_created']} new), {doc['values']} values, {doc['alerts']} alerts, {doc['media']} media,"
+        f" {doc['batches_applied']} batches applied, {doc['batches_skipped']} already there"
+    )

@@ -16,7 +16,6 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -26,8 +25,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..errors import AmbiguousRun, InvalidValue, ProjectNotFound, RunNotFound, SchemaTooNew, TrackioNbError
+from ..errors import (
+    AmbiguousRun,
+    InvalidValue,
+    MetricNotFound,
+    ProjectNotFound,
+    RunInProgress,
+    RunNotFound,
+    SchemaTooNew,
+    TrackioNbError,
+)
 from ..names import new_run_name
+from ..presentation import dumps, parse_since
 from ..readers import LocalReader
 from ..storage import SCHEMA_VERSION, validate_project
 from ..storage.media_files import check_name
@@ -48,7 +57,7 @@ def _error(status: int, message: str, kind: str, headers: dict | None = None) ->
 
 
 def _json(obj: object, status: int = 200) -> Response:
-    return Response(wire.dumps(obj), status_code=status, media_type="application/json")
+    return Response(dumps(obj, compact=True).encode(), status_code=status, media_type="application/json")
 
 
 def sqlite_store(root: Path) -> ServerStore:
@@ -123,8 +132,10 @@ def create_app(
                 return await run_in_threadpool(handler, body)
             except HTTPError as exc:
                 return _error(exc.status, scrub(exc.message), exc.kind)
-            except (ProjectNotFound, RunNotFound, AmbiguousRun) as exc:
+            except (ProjectNotFound, RunNotFound, AmbiguousRun, MetricNotFound) as exc:
                 return _error(404, scrub(str(exc)), wire.error_kind(exc))
+            except RunInProgress as exc:
+                return _error(409, scrub(str(exc)), wire.KIND_RUN_IN_PROGRESS)
             except SchemaTooNew as exc:
                 return _error(409, scrub(str(exc)), wire.KIND_SCHEMA_TOO_NEW)
             except TrackioNbError as exc:
@@ -156,6 +167,22 @@ def create_app(
     def stop(body: dict) -> Response:
         return _json({"stopped": store.request_stop(_str(body, "project"), _str(body, "run_id"), time.time())})
 
+    # -- starting over (write token) -------------------------------------------------------
+
+    def delete_run(body: dict) -> Response:
+        return _json(store.delete_run(_str(body, "project"), _str(body, "run_id")))
+
+    def delete_project(body: dict) -> Response:
+        return _json(store.delete_project(_str(body, "project")))
+
+    def rename_run(body: dict) -> Response:
+        store.rename_run(_str(body, "project"), _str(body, "run_id"), _opt_str(body, "name"))
+        return _json({"renamed": True})
+
+    def move_run(body: dict) -> Response:
+        to_project = validate_project(_str(body, "to_project"))
+        return _json(store.move_run(_str(body, "project"), _str(body, "run_id"), to_project))
+
     # -- reads -----------------------------------------------------------------------------
 
     def health(_body: None) -> Response:
@@ -185,10 +212,7 @@ def create_app(
         if since is not None:
             if not isinstance(since, str):
                 raise HTTPError(400, "'since' must be an ISO-8601 string or null")
-            try:
-                since = datetime.fromisoformat(since)
-            except ValueError:
-                raise HTTPError(400, f"'since' must be an ISO-8601 string, got {since!r}") from None
+            since = parse_since(since)
         after_id = body.get("after_id")
         if after_id is not None and type(after_id) is not int:
             raise HTTPError(400, "'after_id' must be an integer or null")
@@ -201,6 +225,9 @@ def create_app(
             after_id,
         )
         return _frame(df)
+
+    def q_removal_counts(body: dict) -> Response:
+        return _json(store.removal_counts(_str(body, "project"), _opt_str(body, "run_id")))
 
     def q_tail(body: dict) -> Response:
         cursors = {}
@@ -241,7 +268,12 @@ def create_app(
         Route(f"{api}/heartbeat", endpoint(heartbeat, write=True), methods=["POST"]),
         Route(f"{api}/stop-requested", endpoint(stop_requested, write=True), methods=["POST"]),
         Route(f"{api}/stop", endpoint(stop, write=True), methods=["POST"]),
+        Route(f"{api}/runs/delete", endpoint(delete_run, write=True), methods=["POST"]),
+        Route(f"{api}/runs/rename", endpoint(rename_run, write=True), methods=["POST"]),
+        Route(f"{api}/runs/move", endpoint(move_run, write=True), methods=["POST"]),
+        Route(f"{api}/projects/delete", endpoint(delete_project, write=True), methods=["POST"]),
         Route(f"{api}/projects", endpoint(projects, write=False, with_body=False), methods=["GET"]),
+        Route(f"{api}/query/removal_counts", endpoint(q_removal_counts, write=False), methods=["POST"]),
         Route(f"{api}/query/runs", endpoint(q_runs, write=False), methods=["POST"]),
         Route(f"{api}/query/metrics", endpoint(q_metrics, write=False), methods=["POST"]),
         Route(f"{api}/query/final_values", endpoint(q_final_values, write=False), methods=["POST"]),

@@ -28,6 +28,7 @@ import httpx
 
 from .. import rejected
 from ..backend import RunIdentity, RunSpec
+from ..enums import RunStatus
 from ..errors import ServerError
 from ..names import new_run_id, new_run_name
 from ..storage.records import AlertRecord, LogEntry, MediaRecord
@@ -56,6 +57,7 @@ class RemoteBackend:
     def __init__(self, project: str, server_url: str, token: str | None, root: str | Path | None = None) -> None:
         self.project = project
         self.server_url = normalize_url(server_url)
+        self.location = ("remote", self.server_url.rstrip("/"))
         self._token = token
         self._http = make_client(self.server_url, token, read_timeout=SEND_TIMEOUT_S)
         self._directory = outbox_dir(root)
@@ -143,7 +145,7 @@ class RemoteBackend:
             self._submit(body, steps, n_alerts, timeout=SEND_TIMEOUT_S, lock_wait=None)
 
     def set_status(self, status: str, finished_at: float | None, *, durable: bool = False) -> None:
-        if status == "failed":
+        if status == RunStatus.FAILED:
             self._failing = True
         batch = {
             "id": self._batch_id(),

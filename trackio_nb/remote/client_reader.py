@@ -16,6 +16,7 @@ import httpx
 import polars as pl
 
 from ..errors import ServerError
+from ..presentation import iso_utc
 from ..storage.media_files import check_blob, check_name, write_blobs
 from . import wire
 from .delivery import JSON_HEADERS
@@ -83,13 +84,29 @@ class RemoteReader:
             "run_ids": run_ids,
             "level": level,
             "reason": reason,
-            "since": None if since is None else since.isoformat(),
+            "since": iso_utc(since),
             "after_id": after_id,
         }
         return self._frame("alerts", payload)
 
     def stop(self, project: str, run_id: str) -> bool:
         return self._request("POST", "/stop", {"project": project, "run_id": run_id}).json()["stopped"]
+
+    def removal_counts(self, project: str, run_id: str | None = None) -> dict[str, int]:
+        return self._request("POST", "/query/removal_counts", {"project": project, "run_id": run_id}).json()
+
+    def delete_run(self, project: str, run_id: str) -> dict[str, int]:
+        return self._request("POST", "/runs/delete", {"project": project, "run_id": run_id}).json()
+
+    def delete_project(self, project: str) -> dict[str, int]:
+        return self._request("POST", "/projects/delete", {"project": project}).json()
+
+    def rename_run(self, project: str, run_id: str, name: str) -> None:
+        self._request("POST", "/runs/rename", {"project": project, "run_id": run_id, "name": name})
+
+    def move_run(self, project: str, run_id: str, to_project: str) -> dict[str, int]:
+        payload = {"project": project, "run_id": run_id, "to_project": to_project}
+        return self._request("POST", "/runs/move", payload).json()
 
     def media(
         self, project: str, run_ids: list[str] | None = None, key: str | None = None, after_id: int | None = None

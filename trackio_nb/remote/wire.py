@@ -30,11 +30,15 @@ FRAME_TYPE = "application/vnd.apache.arrow.stream"
 
 # Error kinds a server reports in {"error": message, "kind": kind}; the client raises the same class.
 KIND_VALUE, KIND_TYPE, KIND_NOT_FOUND, KIND_PROJECT_NOT_FOUND = "value", "type", "not_found", "project_not_found"
+KIND_RUN_IN_PROGRESS = "run_in_progress"  # 409: a running run cannot be deleted or moved
 KIND_AMBIGUOUS, KIND_SCHEMA_TOO_NEW, KIND_SERVER = "ambiguous", "schema_too_new", "server"
+KIND_METRIC_NOT_FOUND = "metric_not_found"
 ERROR_KINDS: dict[str, type[errors.TrackioNbError]] = {
     KIND_VALUE: errors.InvalidValue,
     KIND_TYPE: errors.InvalidValue,
     KIND_NOT_FOUND: errors.RunNotFound,
+    KIND_METRIC_NOT_FOUND: errors.MetricNotFound,
+    KIND_RUN_IN_PROGRESS: errors.RunInProgress,
     KIND_PROJECT_NOT_FOUND: errors.ProjectNotFound,
     KIND_AMBIGUOUS: errors.AmbiguousRun,
     KIND_SCHEMA_TOO_NEW: errors.SchemaTooNew,

@@ -7,13 +7,14 @@ escapes `<`, `>` and `&` as `\\u003c`-style sequences, and inlined script source
 
 from __future__ import annotations
 
-import json
 import re
 from html import escape
 from importlib import resources
 from typing import Any
 
-from .components import run_labels
+from ..presentation import dumps
+from ..widgets import assets as widget_assets
+from .components import report_labels
 from .data import ReportData
 from .static import alert_timeline, header, run_table
 
@@ -27,7 +28,7 @@ def asset(name: str) -> str:
 
 def script_json(value: Any) -> str:
     """JSON safe inside `<script type="application/json">`: no `<`, `>` or `&` characters."""
-    text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    text = dumps(value, compact=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -39,7 +40,7 @@ def inline_script(source: str) -> str:
 def _chart_sections(data: ReportData) -> str:
     if not data.metrics:
         return '<p class="tnbr-empty">No numeric metrics to chart.</p>'
-    labels = run_labels(data.runs)
+    labels = report_labels(data)
     boxes = []
     for index, metric in enumerate(data.metrics):
         lines = len(data.series.get(metric, []))
@@ -56,8 +57,8 @@ def _chart_sections(data: ReportData) -> str:
     return '<div class="tnbr-charts">' + "".join(boxes) + "</div>"
 
 
-def render_page(data: ReportData, blob: dict[str, Any], modules: dict[str, str], vega: str) -> str:
-    """The whole HTML document for a report."""
+def render_page(data: ReportData, blob: dict[str, Any], modules: dict[str, str], vega: str, media: str = "") -> str:
+    """The whole HTML document for a report (`media`: the media section's HTML, if any)."""
     per = data.points_per_series
     css = asset("report.css").replace("</", "<\\/")
     return (
@@ -79,10 +80,11 @@ def render_page(data: ReportData, blob: dict[str, Any], modules: dict[str, str],
         " (first, last, minimum and maximum kept); the tables hold full-resolution values.</p>"
         + _chart_sections(data)
         + "</section>"
+        + media
         + f'<script type="application/json" id="tnbr-report-data">{script_json(blob)}</script>'
         + f'<script type="application/json" id="tnbr-widget-modules">{script_json(modules)}</script>'
         + f"<script>{inline_script(vega)}</script>"
-        + f"<script>{inline_script(asset('widget_host.js'))}</script>"
+        + f"<script>{inline_script(widget_assets.host())}</script>"
         + f"<script>{inline_script(asset('report.js'))}</script>"
         + "</body></html>\n"
     )

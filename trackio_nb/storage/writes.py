@@ -64,7 +64,7 @@ def create_run(db: sqlite_utils.Database, run: RunRecord) -> int:
                 "id": run.id,
                 "name": run.name,
                 "group_name": run.group,
-                "status": "running",
+                "status": RUNNING,
                 "config": json.dumps(run.config, allow_nan=True),
                 "created_at": run.created_at,
                 "heartbeat_at": run.created_at,
@@ -113,7 +113,7 @@ def resume_run(
         db.table("runs").update(
             key,
             {
-                "status": "running",
+                "status": RUNNING,
                 "finished_at": None,
                 "heartbeat_at": now,
                 "host": host,
@@ -274,6 +274,8 @@ def _group(logs: Sequence[LogEntry]) -> tuple[dict[str, tuple[list[int], list[fl
         i = j
     return series, texts
 
+
+group_logs = _group  # the same grouping for the PostgreSQL store
 
 _MERGE_SUMMARY = """
 INSERT INTO summaries (run_key, metric_key, count, last_step, last_timestamp, last_value,

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 from typing import Any
 
-import polars as pl
 import traitlets
 
+from ..enums import LEVELS as ALERT_LEVELS
+from ..presentation import alert_dict, alert_reason, human_time, select_run_ids
 from ..storage import ProjectNotFound
 from . import assets, html
 from .base import LiveWidget
 from .hub import Entry
-from .jsonable import json_safe
 
-LEVELS = ("", "info", "warn", "error")
+LEVELS = ("", *ALERT_LEVELS)
 
 
 class AlertStream(LiveWidget):
@@ -43,10 +41,11 @@ class AlertStream(LiveWidget):
             if full:
                 self._sync_full(alerts=[])
             return
-        frame = tail.alerts
-        if self.run is not None:
-            frame = frame.filter((pl.col("run") == self.run) | (pl.col("run_id") == self.run))
-        new = [_alert(a) for a in frame.iter_rows(named=True)]
+        rows = tail.alerts.iter_rows(named=True)
+        if self.run is not None:  # by id, or a name only one run has (ambiguity is an error, not a merge)
+            wanted = set(select_run_ids(tail.runs, self.project, [self.run], missing_ok=True))
+            rows = (row for row in rows if row["run_id"] in wanted)
+        new = [alert_dict(row) for row in rows]
         self._cursor = tail.alert_cursor
         self._alerts.extend(new)
         if full:
@@ -66,29 +65,10 @@ class AlertStream(LiveWidget):
                 a["text"],
                 a["run"],
                 a["step"],
-                a["reason"],
-                datetime.fromtimestamp(a["timestamp"], tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+                alert_reason(a),
+                human_time(a["timestamp"]),
             ]
             for a in reversed(self._alerts)
         ]
         headers = ["level", "title", "text", "run", "step", "reason", "time"]
         return html.table(f"{self.project}: alerts", headers, rows, "no alerts")
-
-
-def _alert(row: dict) -> dict:
-    data = json.loads(row["data"]) if row["data"] else {}
-    if not isinstance(data, dict):
-        data = {"value": data}
-    reason = data.get("reason")
-    return {
-        "id": row["id"],
-        "run": row["run"],
-        "run_id": row["run_id"],
-        "timestamp": row["timestamp"],
-        "step": row["step"],
-        "level": row["level"],
-        "title": row["title"],
-        "text": row["text"],
-        "reason": reason if isinstance(reason, str) else None,
-        "data": json_safe(data),
-    }

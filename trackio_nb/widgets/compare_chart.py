@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import traitlets
 
+from ..presentation import json_float, run_labels, select_run_ids
 from ..storage import ProjectNotFound
 from . import assets, html
 from .base import LiveWidget
 from .bundle import vega_bundle
 from .hub import Entry
-from .jsonable import cell_value, pack_floats, point_value
+from .jsonable import pack_floats, point_value
 from .spec import compare_spec
 
 X_AXES = ("step", "timestamp")
@@ -70,7 +70,7 @@ class CompareChart(LiveWidget):
             raise TypeError("runs must be a list of run names or ids")
         if x not in X_AXES:
             raise ValueError(f"x must be 'step' or 'timestamp', got {x!r}")
-        self._runs = set(runs) if runs is not None else None
+        self._runs = list(runs) if runs is not None else None
         self._store: dict[Key, _Series] = {}
         self._labels: dict[str, str] = {}
         self._cursor = 0
@@ -101,8 +101,11 @@ class CompareChart(LiveWidget):
             return
         self._cursor = tail.chunk_cursor
         runs = tail.runs.select("id", "name").rows()
-        labels = _labels(runs)
-        wanted_ids = {rid for rid, name in runs if self._runs is None or rid in self._runs or name in self._runs}
+        labels = run_labels(runs)
+        if self._runs is None:
+            wanted_ids = {rid for rid, _ in runs}
+        else:  # by id or a name only one run has: ambiguity is an error, never a merge
+            wanted_ids = set(select_run_ids(tail.runs, self.project, self._runs, missing_ok=True))
         relabel = any(self._labels.get(rid, label) != label for rid, label in labels.items())
         self._labels = labels
         fresh: dict[Key, tuple[list, list]] = {}
@@ -170,7 +173,7 @@ class CompareChart(LiveWidget):
 
     def _html(self) -> str:
         rows = [
-            [self._labels.get(rid, rid), metric, len(s.xs), s.xs[-1] if s.xs else None, cell_value(s.ys[-1])]
+            [self._labels.get(rid, rid), metric, len(s.xs), s.xs[-1] if s.xs else None, json_float(s.ys[-1])]
             for (rid, metric), s in self._store.items()
             if s.xs
         ]
@@ -190,9 +193,3 @@ def _metric_list(metric: str | None, metrics: list[str] | None) -> list[str]:
     if isinstance(metrics, str) or not all(isinstance(m, str) and m for m in metrics):
         raise TypeError("metrics must be a list of metric names")
     return list(dict.fromkeys(metrics))
-
-
-def _labels(runs: list[tuple[str, str]]) -> dict[str, str]:
-    """Legend labels: the run name, with a short id when two runs share a name."""
-    counts = Counter(name for _, name in runs)
-    return {rid: name if counts[name] == 1 else f"{name} ({rid[:6]})" for rid, name in runs}

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import threading
 from typing import Any
 
 import traitlets
 
+from ..presentation import human_time, json_float
 from ..storage import ProjectNotFound
-from . import assets, html
+from . import assets, comm_route, html
 from .base import LiveWidget
 from .hub import HUB, Entry
-from .jsonable import cell_value
 
 
 class RunTable(LiveWidget):
@@ -20,6 +20,7 @@ class RunTable(LiveWidget):
     _esm = assets.esm("run_table")
     columns = traitlets.List(traitlets.Unicode()).tag(sync=True)
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    _stop_mid_cell = traitlets.Bool(False).tag(sync=True)  # see `stop_mid_cell`; "_": not in static pages
 
     def __init__(self, project: str, *, metrics: list[str] | None = None, **source: Any) -> None:
         if metrics is not None and (isinstance(metrics, str) or not all(isinstance(m, str) and m for m in metrics)):
@@ -29,6 +30,7 @@ class RunTable(LiveWidget):
         self._columns: list[str] = list(metrics or [])
         super().__init__(project, **source)
         self.on_msg(self._on_message)
+        self._stop_mid_cell = comm_route.route(self, _is_stop_message)
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
         try:
@@ -69,8 +71,14 @@ class RunTable(LiveWidget):
         if not isinstance(run_id, str) or run_id not in self._rows:
             self.error = f"stop: no run with id {run_id!r} in project {self.project!r}"
             return
-        self._reader.stop(self.project, run_id)
-        HUB.tick()
+        self._reader.stop(self.project, run_id)  # may run on a subshell thread mid-cell (comm_route)
+        if threading.current_thread() is threading.main_thread():
+            HUB.tick()
+
+    @property
+    def stop_mid_cell(self) -> bool:
+        """True when the stop button acts while a cell is running (this kernel has subshells)."""
+        return self._stop_mid_cell
 
     def _describe(self) -> str:
         return f"project={self.project!r}, runs={len(self._rows)}"
@@ -83,7 +91,7 @@ class RunTable(LiveWidget):
                 r["status"],
                 r["group"],
                 r["last_step"],
-                _iso(r["created_at"]),
+                human_time(r["created_at"]),
                 None if r["duration_s"] is None else f"{r['duration_s']:.0f}s",
                 *(r["metrics"].get(c) for c in self._columns),
             ]
@@ -92,16 +100,24 @@ class RunTable(LiveWidget):
         return html.table(f"{self.project}: runs", headers, body, "no runs yet")
 
 
+def _is_stop_message(data: object) -> bool:
+    """A stop button click (ipywidgets wraps custom messages as {"method": "custom", "content": ...})."""
+    if not isinstance(data, dict) or data.get("method") != "custom":
+        return False
+    content = data.get("content")
+    return isinstance(content, dict) and content.get("type") == "stop"
+
+
 def _row(run: dict, columns: list[str], last: dict, last_ts: float | None, live) -> dict:
     rid = run["id"]
     last_step = run["last_step"]
-    metrics = {c: cell_value(last[(rid, c)][0]) if (rid, c) in last else None for c in columns}
+    metrics = {c: _cell(last[(rid, c)][0]) if (rid, c) in last else None for c in columns}
     if live is not None and live.last_step is not None:
         last_step = live.last_step
         last_ts = live.last_timestamp
         for c in columns:
             if c in live.last_values:
-                metrics[c] = cell_value(live.last_values[c])
+                metrics[c] = _cell(live.last_values[c])
     end = run["finished_at"] if run["finished_at"] is not None else last_ts
     return {
         "id": rid,
@@ -117,5 +133,5 @@ def _row(run: dict, columns: list[str], last: dict, last_ts: float | None, live)
     }
 
 
-def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+def _cell(value: float | None) -> float | str | None:
+    return None if value is None else json_float(value)
