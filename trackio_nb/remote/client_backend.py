@@ -79,12 +79,14 @@ class RemoteBackend:
         self._reported: set[str] = set()
         self._failing = False
         self._closed = False
+        self._owner: list | None = None
         self.on_loss: Callable[[Loss], None] | None = None  # set by the run: batches the server refused
 
     # -- the Backend protocol -------------------------------------------------------------
 
     def open_run(self, spec: RunSpec) -> RunIdentity:
         run_id = new_run_id()
+        self._owner = [spec.host, spec.pid]  # write batches carry it: a run taken over refuses them
         batch = {
             "id": self._batch_id(),
             "kind": "open",
@@ -154,6 +156,7 @@ class RemoteBackend:
             "run_id": self.run_id,
             "status": status,
             "finished_at": finished_at,
+            "owner": self._owner,
         }
         self._submit(wire.dumps(batch), 0, 0, timeout=STATUS_TIMEOUT_S, lock_wait=STATUS_LOCK_WAIT_S)
 
@@ -220,6 +223,7 @@ class RemoteBackend:
             "kind": "write",
             "project": self.project,
             "run_id": self.run_id,
+            "owner": self._owner,
             "logs": wire.encode_logs(logs),
             "alerts": alerts,
             "config": config,
@@ -242,6 +246,7 @@ class RemoteBackend:
             "kind": "write",
             "project": self.project,
             "run_id": self.run_id,
+            "owner": self._owner,
             "logs": [],
             "alerts": [],
             "config": None,

@@ -64,6 +64,7 @@ def check_batch(batch: object) -> dict:
     elif kind == "write":
         _check_write(batch)
     else:
+        _check_owner(batch)
         _need(batch.get("status") in END_STATUSES, f"'status' must be one of {', '.join(END_STATUSES)}")
         finished = batch.get("finished_at")
         _need(finished is None or _is_number(finished), "'finished_at' must be a number or null")
@@ -99,6 +100,18 @@ def _check_write(batch: dict) -> None:
         check_config(config)
     batch["alerts"] = [_alert(i, a) for i, a in enumerate(alerts)]
     batch["media"] = decode_media(batch.get("media"), batch.pop("blobs", {}))
+    _check_owner(batch)
+
+
+def _check_owner(batch: dict) -> None:
+    """The writing process ([host, pid]): a run another process took over refuses its batches."""
+    owner = batch.get("owner")
+    _need(
+        owner is None
+        or (isinstance(owner, list) and len(owner) == 2 and isinstance(owner[0], str) and _is_int(owner[1])),
+        "'owner' must be [host, pid] or null",
+    )
+    batch["owner"] = None if owner is None else tuple(owner)
 
 
 def _alert(i: int, raw: object) -> AlertRecord:

@@ -53,7 +53,10 @@ class SqliteProjectStore:
             else:
                 with writes.synced(self.conn):  # a status change is durable when we answer
                     self._in_transaction(
-                        lambda: writes.set_status(self.db, key, batch["status"], batch["finished_at"]), batch["id"]
+                        lambda: writes.set_status(
+                            self.db, key, batch["status"], batch["finished_at"], owner=batch.get("owner")
+                        ),
+                        batch["id"],
                     )
             return {"applied": True, "stop": writes.stop_requested(self.db, key)}
 
@@ -113,9 +116,11 @@ class SqliteProjectStore:
         media = batch.get("media", ())
         if batch["logs"] or batch["alerts"] or media:
             state = self._state(key)
-            writes.write_batch(self.db, key, state, batch["logs"], batch["alerts"], media, self.media_folder)
+            writes.write_batch(
+                self.db, key, state, batch["logs"], batch["alerts"], media, self.media_folder, batch.get("owner")
+            )
         if batch["config"] is not None:
-            writes.set_config(self.db, key, batch["config"])
+            writes.set_config(self.db, key, batch["config"], batch.get("owner"))
 
     def _open(self, batch: dict) -> dict:
         """Create the run (idempotent by run id) or resume the latest run of that name."""
