@@ -65,6 +65,8 @@ class LocalBackend:
         except BaseException:
             # The rollback may have removed metric names and steps the cached state now names.
             self._state = writes.series_state(db.conn, self._key)
+            if self._owner is not None and not writes.owns(db.conn, self._key, self._owner):
+                self._taken_over = True  # should_stop() turns True at the writer's next poll
             raise
 
     def keep_rejected(self, rows: list, error: str) -> str:

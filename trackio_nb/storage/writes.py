@@ -208,6 +208,12 @@ def heartbeat(db: sqlite_utils.Database, key: int, now: float, owner: tuple[str,
         return cursor.rowcount == 1
 
 
+def owns(conn: sqlite3.Connection, key: int, owner: tuple[str, int]) -> bool:
+    """True while the process `owner` (host, pid) is the one the run's row names."""
+    row = conn.execute("SELECT host, pid FROM runs WHERE key = ?", [key]).fetchone()
+    return row is None or tuple(row) == tuple(owner)
+
+
 def check_owner(conn: sqlite3.Connection, key: int, owner: tuple[str, int] | None) -> None:
     """Inside a write transaction: refuse the write if another process took the run over."""
     if owner is None:
