@@ -127,7 +127,7 @@ def test_alert_filters_and_cursor(seeded):
         ({"after_id": "3"}, InvalidValue, "after_id must be an integer"),
         ({"after_id": -1}, ValueError, "after_id must be >= 0"),
         ({"since": "yesterday"}, ValueError, "since must be an ISO-8601"),
-        ({"since": 12}, InvalidValue, "since must be a datetime"),
+        ({"since": 12}, TypeError, "since must be a datetime"),
     ],
 )
 def test_alert_filter_errors(seeded, kwargs, error, message):

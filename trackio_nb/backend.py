@@ -65,6 +65,9 @@ class Backend(Protocol):
     def stop_requested(self) -> bool:
         """True once someone asked this run to stop (writer thread)."""
 
+    def closing(self) -> None:
+        """The run is ending (called before the writer's last flush): store what comes next quickly."""
+
     def keep_rejected(self, rows: list, error: str) -> str:
         """Keep rows storage refused for good ((kind, record, error) each); returns where they went."""
 

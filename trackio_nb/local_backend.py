@@ -69,6 +69,9 @@ class LocalBackend:
                 self._taken_over = True  # should_stop() turns True at the writer's next poll
             raise
 
+    def closing(self) -> None:
+        """Nothing to hurry: a local write is as quick as it gets."""
+
     def keep_rejected(self, rows: list, error: str) -> str:
         """Append refused rows to `<project>.rejected.jsonl` beside the database; returns its path."""
         return rejected.append(rejected.rejected_path(self.path), self.project, self._run_id, self._run_name, rows)

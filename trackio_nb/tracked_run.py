@@ -214,6 +214,7 @@ class Run:
                 self._fail_locked(FINISH_TIMEOUT_S, start)
             else:
                 self.status = status
+                self._backend.closing()
                 left = self._writer.close(FINISH_TIMEOUT_S)
                 self._report_left(left)
                 if left or self._writer.lost_rows:
@@ -236,6 +237,7 @@ class Run:
     def _fail_locked(self, deadline: float, start: float) -> None:
         self.status = RunStatus.FAILED.value
         self._record_status("failed")  # before the flush: durable even if the flush never ends
+        self._backend.closing()
         left = self._writer.close(deadline)
         self._report_left(left)
         self._release(start)

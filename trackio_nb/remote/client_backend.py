@@ -40,6 +40,7 @@ from .outbox import REJECTED, OutboxFile, outbox_dir, reject
 from .transport import make_client, normalize_url, raise_for
 
 SEND_TIMEOUT_S = 10.0
+HURRY_SEND_TIMEOUT_S = 1.0  # while the run is ending: a slow server sends the batch to the outbox
 OPEN_TIMEOUT_S = 5.0
 STATUS_TIMEOUT_S = 1.5
 STATUS_LOCK_WAIT_S = 0.2
@@ -80,6 +81,7 @@ class RemoteBackend:
         self._failing = False
         self._closed = False
         self._owner: list | None = None
+        self._hurry = False  # set by closing()
         self.on_loss: Callable[[Loss], None] | None = None  # set by the run: batches the server refused
 
     # -- the Backend protocol -------------------------------------------------------------
@@ -143,8 +145,9 @@ class RemoteBackend:
         if media:
             bodies += self._encode_media(list(media))
         for body, steps, n_alerts in bodies:
-            self._drain()
-            self._submit(body, steps, n_alerts, timeout=SEND_TIMEOUT_S, lock_wait=None)
+            self._drain()  # returns at once when the run is ending (see closing())
+            timeout = HURRY_SEND_TIMEOUT_S if self._hurry else SEND_TIMEOUT_S
+            self._submit(body, steps, n_alerts, timeout=timeout, lock_wait=None)
 
     def set_status(self, status: str, finished_at: float | None, *, durable: bool = False) -> None:
         if status == RunStatus.FAILED:
@@ -171,6 +174,11 @@ class RemoteBackend:
         if not (fresh or self._stop or self._pending or self._backing_off()):
             self._ask("/stop-requested", {"project": self.project, "run_id": self.run_id})
         return self._stop
+
+    def closing(self) -> None:
+        """The run is ending: from now on the writer queues in the outbox instead of draining it
+        (so finish() keeps its deadline); close() then delivers what it can in its own time."""
+        self._hurry = True
 
     def keep_rejected(self, rows: list, error: str) -> str:
         """Rows refused for good go to the outbox's rejected.jsonl (the server's database is not ours)."""
@@ -294,6 +302,8 @@ class RemoteBackend:
             return
         try:
             while self._pending and not self._backing_off():
+                if self._hurry and deadline is None:
+                    return  # the run is ending: the writer must not spend its deadline here
                 timeout = SEND_TIMEOUT_S
                 if deadline is not None:
                     timeout = min(timeout, deadline - time.monotonic())

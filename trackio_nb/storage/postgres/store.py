@@ -17,7 +17,7 @@ from datetime import datetime
 import polars as pl
 import psycopg
 
-from ...errors import ProjectNotFound
+from ...errors import InvalidValue, ProjectNotFound
 from ..media_files import check_name
 from . import reads, writes
 from .schema import SCHEMA_VERSION, migrate, version
@@ -158,7 +158,7 @@ class PgServerStore:
     def media_file(self, project: str, name: str) -> bytes:
         data = reads.media_file(self._conn(), self._key(project), check_name(name))
         if data is None:
-            raise LookupError(f"project {project!r} has no media file {name!r}")
+            raise InvalidValue(f"project {project!r} has no media file {name!r}")
         return data
 
     def close(self) -> None:
