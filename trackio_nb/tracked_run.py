@@ -45,8 +45,8 @@ class Run:
         self._stop = threading.Event()
         self._watchers = None
         self._webhook: tuple[str, int] | None = None  # (url, lowest level rank sent), set by init()
-        self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []
-        self._end_listeners: list[Callable[[Run], None]] = []  # called after finish() (live widgets)
+        self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []  # see subscribe()
+        self._end_listeners: list[Callable[[Run], None]] = []
         self._end_lock = threading.Lock()
         self.stop_requested = False  # True once a stop request from outside arrived
         # Set by compat and the framework integrations: a clean interpreter exit finishes this run
@@ -84,6 +84,33 @@ class Run:
                 self._raise_watcher_alerts(fired_alerts, step)
         for listener in self._listeners:
             listener(step, now, numbers)
+
+    def subscribe(
+        self,
+        on_log: Callable[[int, float, dict[str, float]], None] | None = None,
+        on_end: Callable[[Run], None] | None = None,
+    ) -> Callable[[], None]:
+        """Call `on_log(step, timestamp, numbers)` in every log() and `on_end(run)` after finish().
+
+        Live views (the notebook widgets) follow a run this way; the returned function unsubscribes.
+        """
+        if on_log is not None:
+            self._listeners.append(on_log)
+        if on_end is not None:
+            self._end_listeners.append(on_end)
+
+        def unsubscribe() -> None:
+            if on_log is not None and on_log in self._listeners:
+                self._listeners.remove(on_log)
+            if on_end is not None and on_end in self._end_listeners:
+                self._end_listeners.remove(on_end)
+
+        return unsubscribe
+
+    @property
+    def location(self) -> tuple[str, str] | None:
+        """Where the run's data goes: ("local", data directory) or ("remote", server URL)."""
+        return self._backend.location
 
     def _raise_watcher_alerts(self, fired_alerts, step: int) -> None:
         for fired in fired_alerts:

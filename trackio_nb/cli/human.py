@@ -212,6 +212,31 @@ def stop(doc: dict[str, Any]) -> str:
     return line
 
 
+def delete_run(doc: dict[str, Any]) -> str:
+    from ..documents import describe_counts
+
+    return f"deleted run {doc['run']!r} (id {doc['run_id']}) of project {doc['project']!r}\n{describe_counts(doc, runs=False)}"
+
+
+def delete_project(doc: dict[str, Any]) -> str:
+    from ..documents import describe_counts
+
+    return f"deleted project {doc['project']!r}\n{describe_counts(doc)}"
+
+
+def rename_run(doc: dict[str, Any]) -> str:
+    return f"renamed run {doc['previous_name']!r} (id {doc['run_id']}) of project {doc['project']!r}\nto {doc['run']!r}"
+
+
+def move_run(doc: dict[str, Any]) -> str:
+    from ..documents import describe_counts
+
+    return (
+        f"moved run {doc['run']!r} (id {doc['run_id']}) from project {doc['from_project']!r}"
+        f"\nto project {doc['project']!r}: {describe_counts(doc, runs=False)}"
+    )
+
+
 def report(doc: dict[str, Any]) -> str:
     return f"wrote the report of project {doc['project']!r} to {doc['path']}"
 
