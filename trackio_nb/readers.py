@@ -20,32 +20,11 @@ import polars as pl
 from .storage import ProjectNotFound, connect, data_dir, project_path, queries
 from .storage.media_files import check_name, media_dir
 from .storage.paths import project_names
+from .storage.queries import READ_ALERTS_SCHEMA as ALERTS_SCHEMA
+from .storage.queries import READ_FINAL_SCHEMA as FINAL_SCHEMA
 
 if TYPE_CHECKING:
     from .storage.tail import Tail
-
-RUNS_SCHEMA = {
-    "id": pl.String,
-    "name": pl.String,
-    "group": pl.String,
-    "status": pl.String,
-    "config": pl.String,
-    "created_at": pl.Float64,
-    "finished_at": pl.Float64,
-    "heartbeat_at": pl.Float64,
-}
-FINAL_SCHEMA = {"run_id": pl.String, "metric": pl.String, "value": pl.Float64, "step": pl.Int64}
-ALERTS_SCHEMA = {
-    "id": pl.Int64,
-    "run_id": pl.String,
-    "run": pl.String,
-    "timestamp": pl.Float64,
-    "step": pl.Int64,
-    "level": pl.String,
-    "title": pl.String,
-    "text": pl.String,
-    "data": pl.String,
-}
 
 
 class Reader(Protocol):

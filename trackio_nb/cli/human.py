@@ -247,3 +247,17 @@ def export(doc: dict[str, Any]) -> str:
 
 def sync(doc: dict[str, Any]) -> str:
     return "\n".join(f"{key}: {value}" for key, value in doc.items()) or "nothing to deliver"
+
+
+def migrate(doc: dict[str, Any]) -> str:
+    if doc["from_version"] == doc["to_version"]:
+        return f"{doc['database']}: schema version {doc['to_version']}, nothing to do"
+    return f"{doc['database']}: schema version {doc['from_version']} -> {doc['to_version']}"
+
+
+def push(doc: dict[str, Any]) -> str:
+    return (
+        f"pushed project {doc['project']} to {doc['server']}: {doc['runs']} runs"
+        f" ({doc['runs_created']} new), {doc['values']} values, {doc['alerts']} alerts, {doc['media']} media,"
+        f" {doc['batches_applied']} batches applied, {doc['batches_skipped']} already there"
+    )
