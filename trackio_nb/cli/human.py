@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .tables import Column, number, render, shorten
+from .tables import Column, number, render, shorten, terminal_width
 
 MAX_HEADER = 24
 ALL_RUNS_HINT = "finished runs only (--include-all adds running and failed runs)"
@@ -212,28 +212,45 @@ def stop(doc: dict[str, Any]) -> str:
     return line
 
 
-def delete_run(doc: dict[str, Any]) -> str:
+def _named(prefix: str, name: str, suffix: str = "") -> str:
+    """`prefix 'name' suffix`, the name shortened so that the line fits the terminal."""
+    room = max(8, terminal_width() - len(prefix) - len(suffix) - 2)
+    return f"{prefix}{shorten(name, room)!r}{suffix}"
+
+
+def _counts(doc: dict[str, Any], *, runs: bool = False) -> str:
     from ..documents import describe_counts
 
-    return f"deleted run {doc['run']!r} (id {doc['run_id']}) of project {doc['project']!r}\n{describe_counts(doc, runs=False)}"
+    return describe_counts(doc, runs=runs)
+
+
+def delete_run(doc: dict[str, Any]) -> str:
+    lines = [_named("deleted run ", doc["run"], f" (id {doc['run_id']})"), _named("of project ", doc["project"])]
+    return "\n".join([*lines, _counts(doc)])
 
 
 def delete_project(doc: dict[str, Any]) -> str:
-    from ..documents import describe_counts
-
-    return f"deleted project {doc['project']!r}\n{describe_counts(doc)}"
+    return "\n".join([_named("deleted project ", doc["project"]), _counts(doc, runs=True)])
 
 
 def rename_run(doc: dict[str, Any]) -> str:
-    return f"renamed run {doc['previous_name']!r} (id {doc['run_id']}) of project {doc['project']!r}\nto {doc['run']!r}"
+    return "\n".join(
+        [
+            _named("renamed run ", doc["previous_name"], f" (id {doc['run_id']})"),
+            _named("of project ", doc["project"]),
+            _named("to ", doc["run"]),
+        ]
+    )
 
 
 def move_run(doc: dict[str, Any]) -> str:
-    from ..documents import describe_counts
-
-    return (
-        f"moved run {doc['run']!r} (id {doc['run_id']}) from project {doc['from_project']!r}"
-        f"\nto project {doc['project']!r}: {describe_counts(doc, runs=False)}"
+    return "\n".join(
+        [
+            _named("moved run ", doc["run"], f" (id {doc['run_id']})"),
+            _named("from project ", doc["from_project"]),
+            _named("to project ", doc["project"]),
+            _counts(doc),
+        ]
     )
 
 
