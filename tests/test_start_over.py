@@ -249,7 +249,7 @@ def test_cli_delete_asks_for_yes_and_deletes_nothing_without_it(data_dir, capsys
     assert [v.id for v in tnb.Api().runs("p")] == [a_id, b_id]
     assert _cli(capsys, "delete", "run", "--project", "p", "--run", "a", "--yes") == (
         0,
-        f"deleted run 'a' (id {a_id}) of project 'p'\n19 points, 2 alerts\n",
+        f"deleted run 'a' (id {a_id})\nof project 'p'\n19 points, 2 alerts\n",
         "",
     )
     code, out, err = _cli(capsys, "delete", "project", "--project", "p", "--yes", "--json")
@@ -276,7 +276,7 @@ def test_cli_rename_and_move(data_dir, capsys):
     )
     assert _cli(capsys, "move", "run", "--project", "p", "--run", "best", "--to-project", "keep") == (
         0,
-        f"moved run 'best' (id {a_id}) from project 'p'\nto project 'keep': 19 points, 2 alerts\n",
+        f"moved run 'best' (id {a_id})\nfrom project 'p'\nto project 'keep'\n19 points, 2 alerts\n",
         "",
     )
     code, out, _ = _cli(capsys, "list", "runs", "--project", "keep", "--json")
@@ -286,6 +286,25 @@ def test_cli_rename_and_move(data_dir, capsys):
         "",
         "trackio-nb: error: project 'keep' has no run named or with id 'nope'\n",
     )
+
+
+def test_cli_human_output_fits_the_terminal(data_dir, capsys, monkeypatch):
+    long_project, long_run = "project-" + "p" * 70, "run-" + "r" * 80
+    run = tnb.init(long_project, long_run)
+    run.log({"x": 1.0})
+    run.finish()
+    monkeypatch.setenv("COLUMNS", "60")
+    outputs = [
+        _cli(capsys, "rename", "run", "--project", long_project, "--run", long_run, "--to", long_run + "-2"),
+        _cli(capsys, "move", "run", "--project", long_project, "--run", run.id, "--to-project", long_project + "-b"),
+        _cli(capsys, "delete", "run", "--project", long_project + "-b", "--run", run.id, "--yes"),
+        _cli(capsys, "delete", "project", "--project", long_project, "--yes"),
+    ]
+    assert [code for code, _, _ in outputs] == [0, 0, 0, 0]
+    lines = [line for _, out, _ in outputs for line in out.splitlines()]
+    assert len(lines) == 3 + 4 + 3 + 2 and max(map(len, lines)) <= 60, lines
+    assert lines[0] == f"renamed run 'run-rrrrrrrrrr…rrrrrrrrrrrrr' (id {run.id})"
+    assert lines[-2:] == ["deleted project 'project-ppppppppppppp…pppppppppppppppppppp'", "0 runs, 0 points, 0 alerts"]
 
 
 # -- on a tracking server -----------------------------------------------------------------------

@@ -20,32 +20,11 @@ import polars as pl
 from .storage import ProjectNotFound, connect, data_dir, project_path, queries
 from .storage.media_files import check_name, media_dir
 from .storage.paths import project_names
+from .storage.queries import READ_ALERTS_SCHEMA as ALERTS_SCHEMA
+from .storage.queries import READ_FINAL_SCHEMA as FINAL_SCHEMA
 
 if TYPE_CHECKING:
     from .storage.tail import Tail
-
-RUNS_SCHEMA = {
-    "id": pl.String,
-    "name": pl.String,
-    "group": pl.String,
-    "status": pl.String,
-    "config": pl.String,
-    "created_at": pl.Float64,
-    "finished_at": pl.Float64,
-    "heartbeat_at": pl.Float64,
-}
-FINAL_SCHEMA = {"run_id": pl.String, "metric": pl.String, "value": pl.Float64, "step": pl.Int64}
-ALERTS_SCHEMA = {
-    "id": pl.Int64,
-    "run_id": pl.String,
-    "run": pl.String,
-    "timestamp": pl.Float64,
-    "step": pl.Int64,
-    "level": pl.String,
-    "title": pl.String,
-    "text": pl.String,
-    "data": pl.String,
-}
 
 
 class Reader(Protocol):
@@ -93,25 +72,25 @@ class LocalReader:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = data_dir(root)
         self._conns: dict[str, sqlite3.Connection] = {}
-        self._inodes: dict[str, int] = {}  # the file each cached connection opened
+        self._files: dict[str, tuple[int, int] | None] = {}  # the file each cached connection opened
 
     def _conn(self, project: str) -> sqlite3.Connection:
         path = project_path(project, self.root)
         conn = self._conns.get(project)
         if conn is not None:
-            if _inode(path) == self._inodes[project]:
+            if _file_identity(path) == self._files[project]:
                 return conn
             self._forget(project)  # the project was deleted (and perhaps created again) since
         try:
             conn = connect(path)
         except ProjectNotFound:
             raise ProjectNotFound(f"no project named {project!r} in {self.root}") from None
-        self._conns[project], self._inodes[project] = conn, _inode(path)
+        self._conns[project], self._files[project] = conn, _file_identity(path)
         return conn
 
     def _forget(self, project: str) -> None:
         conn = self._conns.pop(project, None)
-        self._inodes.pop(project, None)
+        self._files.pop(project, None)
         if conn is not None:
             conn.close()
 
@@ -212,7 +191,7 @@ class LocalReader:
 
         conn = self._conn(project)
         self._conns.pop(project)  # delete_project closes it
-        self._inodes.pop(project)
+        self._files.pop(project)
         return delete_project(conn, self.root, project, time.time())
 
     def rename_run(self, project: str, run_id: str, name: str) -> None:
@@ -256,11 +235,13 @@ class LocalReader:
         )
 
 
-def _inode(path: Path) -> int | None:
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at `path`: inode and change time (a deleted file's inode number may be reused)."""
     try:
-        return os.stat(path).st_ino
+        st = os.stat(path)
     except FileNotFoundError:
         return None
+    return st.st_ino, st.st_ctime_ns
 
 
 def reader_for(server_url: str | None = None, token: str | None = None, root: str | None = None) -> Reader:

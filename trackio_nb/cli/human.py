@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from ..presentation import human_time
-from .tables import Column, number, render, shorten
+from .tables import Column, number, render, shorten, terminal_width
 
 MAX_HEADER = 24
 MAX_NAME_IN_TEXT = 32
@@ -218,28 +218,45 @@ def stop(doc: dict[str, Any]) -> str:
     return line
 
 
-def delete_run(doc: dict[str, Any]) -> str:
+def _named(prefix: str, name: str, suffix: str = "") -> str:
+    """`prefix 'name' suffix`, the name shortened so that the line fits the terminal."""
+    room = max(8, terminal_width() - len(prefix) - len(suffix) - 2)
+    return f"{prefix}{shorten(name, room)!r}{suffix}"
+
+
+def _counts(doc: dict[str, Any], *, runs: bool = False) -> str:
     from ..documents import describe_counts
 
-    return f"deleted run {doc['run']!r} (id {doc['run_id']}) of project {doc['project']!r}\n{describe_counts(doc, runs=False)}"
+    return describe_counts(doc, runs=runs)
+
+
+def delete_run(doc: dict[str, Any]) -> str:
+    lines = [_named("deleted run ", doc["run"], f" (id {doc['run_id']})"), _named("of project ", doc["project"])]
+    return "\n".join([*lines, _counts(doc)])
 
 
 def delete_project(doc: dict[str, Any]) -> str:
-    from ..documents import describe_counts
-
-    return f"deleted project {doc['project']!r}\n{describe_counts(doc)}"
+    return "\n".join([_named("deleted project ", doc["project"]), _counts(doc, runs=True)])
 
 
 def rename_run(doc: dict[str, Any]) -> str:
-    return f"renamed run {doc['previous_name']!r} (id {doc['run_id']}) of project {doc['project']!r}\nto {doc['run']!r}"
+    return "\n".join(
+        [
+            _named("renamed run ", doc["previous_name"], f" (id {doc['run_id']})"),
+            _named("of project ", doc["project"]),
+            _named("to ", doc["run"]),
+        ]
+    )
 
 
 def move_run(doc: dict[str, Any]) -> str:
-    from ..documents import describe_counts
-
-    return (
-        f"moved run {doc['run']!r} (id {doc['run_id']}) from project {doc['from_project']!r}"
-        f"\nto project {doc['project']!r}: {describe_counts(doc, runs=False)}"
+    return "\n".join(
+        [
+            _named("moved run ", doc["run"], f" (id {doc['run_id']})"),
+            _named("from project ", doc["from_project"]),
+            _named("to project ", doc["project"]),
+            _counts(doc),
+        ]
     )
 
 
@@ -253,3 +270,17 @@ def export(doc: dict[str, Any]) -> str:
 
 def sync(doc: dict[str, Any]) -> str:
     return "\n".join(f"{key}: {value}" for key, value in doc.items()) or "nothing to deliver"
+
+
+def migrate(doc: dict[str, Any]) -> str:
+    if doc["from_version"] == doc["to_version"]:
+        return f"{doc['database']}: schema version {doc['to_version']}, nothing to do"
+    return f"{doc['database']}: schema version {doc['from_version']} -> {doc['to_version']}"
+
+
+def push(doc: dict[str, Any]) -> str:
+    return (
+        f"pushed project {doc['project']} to {doc['server']}: {doc['runs']} runs"
+        f" ({doc['runs_created']} new), {doc['values']} values, {doc['alerts']} alerts, {doc['media']} media,"
+        f" {doc['batches_applied']} batches applied, {doc['batches_skipped']} already there"
+    )

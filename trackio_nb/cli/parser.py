@@ -182,6 +182,22 @@ def _serve(commands, common) -> None:
     leaf.add_argument("--port", default="8080", metavar="N", help="port (8080; 0 picks a free one)")
     leaf.add_argument("--dir", metavar="D", help="data directory (default TRACKIO_NB_DIR)")
     leaf.add_argument("--public-read", action="store_true", help="allow reads without the token")
+    leaf.add_argument(
+        "--db",
+        metavar="URL",
+        help="keep every project in this PostgreSQL database (env TRACKIO_NB_DB) instead of --dir",
+    )
+
+
+def _migrate(commands, common) -> None:
+    leaf = _leaf(commands, "migrate", "migrate", HELP["migrate"], common)
+    leaf.add_argument("--db", metavar="URL", help="the PostgreSQL database (env TRACKIO_NB_DB)")
+
+
+def _push(commands, common) -> None:
+    leaf = _leaf(commands, "push", "push", HELP["push"], common)
+    leaf.add_argument("--project", required=True, help="the local project to upload")
+    leaf.add_argument("--dir", metavar="D", help="data directory holding it (default TRACKIO_NB_DIR)")
 
 
 def _mcp(commands, common) -> None:
@@ -210,6 +226,8 @@ HELP = {
     "export": "export a notebook with its widgets to offline HTML",
     "serve": "run a tracking server over the local data directory",
     "sync": "deliver what the local outbox holds to the server",
+    "migrate": "bring a PostgreSQL database to the current schema",
+    "push": "upload a local project to a tracking server (run ids kept; pushing again adds nothing)",
     "mcp": "serve the queries to an agent over the Model Context Protocol (stdio)",
 }
 BUILDERS = {
@@ -226,6 +244,8 @@ BUILDERS = {
     "export": _export,
     "serve": _serve,
     "sync": _sync,
+    "migrate": _migrate,
+    "push": _push,
     "mcp": _mcp,
 }
 
