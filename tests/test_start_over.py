@@ -311,9 +311,11 @@ def test_cli_human_output_fits_the_terminal(data_dir, capsys, monkeypatch):
 # -- on a tracking server -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    proc = ServerProcess(tmp_path_factory.mktemp("start-over") / "server").start()
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request, tmp_path_factory):
+    """A server over SQLite files, then one over PostgreSQL: the same answers from both."""
+    database = request.getfixturevalue("postgres").new_database("startover") if request.param == "postgres" else None
+    proc = ServerProcess(tmp_path_factory.mktemp("start-over") / "server", database=database).start()
     yield proc
     proc.stop()
 
