@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
+import psycopg
 import pytest
 from PIL import Image as PILImage
 
@@ -14,10 +15,12 @@ from trackio_nb.storage import project_path
 from trackio_nb.storage.media_files import media_dir
 
 
-@pytest.fixture
-def server(tmp_path, monkeypatch):
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request, tmp_path, monkeypatch):
+    """A server over SQLite files, then one over PostgreSQL (media files kept in the database)."""
     monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
-    proc = ServerProcess(tmp_path / "server").start()
+    database = request.getfixturevalue("postgres").new_database("media") if request.param == "postgres" else None
+    proc = ServerProcess(tmp_path / "server", database=database).start()
     yield proc
     proc.stop()
 
@@ -127,7 +130,11 @@ def test_media_survive_a_server_killed_mid_run_exactly_once(server, tmp_path, da
     for row in rows[:7]:
         with PILImage.open(row["path"]) as image:
             assert np.array_equal(np.asarray(image), _frame(row["step"]))
-    files = [p for p in media_dir(project_path("mkill", server.root)).rglob("*") if p.is_file()]
-    assert len(files) == 5  # content-addressed: five distinct images, five files
+    if server.database is None:
+        files = [p for p in media_dir(project_path("mkill", server.root)).rglob("*") if p.is_file()]
+        assert len(files) == 5  # content-addressed: five distinct images, five files
+    else:
+        with psycopg.connect(server.database) as conn:
+            assert conn.execute("SELECT count(*) FROM media_files").fetchone() == (5,)
     assert api.run("mkill", run_id).history("x")["step"].to_list() == list(range(steps))
     assert local_files(data_dir, "*.jsonl") == []

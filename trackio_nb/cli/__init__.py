@@ -13,7 +13,7 @@ import sys
 from .errors import CliError, UsageError
 
 PROG = "trackio-nb"
-FEATURE_COMMANDS = ("report", "export", "serve", "sync", "mcp")
+FEATURE_COMMANDS = ("report", "export", "serve", "sync", "mcp", "migrate", "push")
 
 
 def input_error_message(exc: BaseException, project: str | None = None, remote: bool = False) -> str | None:

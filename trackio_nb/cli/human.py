@@ -212,6 +212,31 @@ def stop(doc: dict[str, Any]) -> str:
     return line
 
 
+def delete_run(doc: dict[str, Any]) -> str:
+    from ..documents import describe_counts
+
+    return f"deleted run {doc['run']!r} (id {doc['run_id']}) of project {doc['project']!r}\n{describe_counts(doc, runs=False)}"
+
+
+def delete_project(doc: dict[str, Any]) -> str:
+    from ..documents import describe_counts
+
+    return f"deleted project {doc['project']!r}\n{describe_counts(doc)}"
+
+
+def rename_run(doc: dict[str, Any]) -> str:
+    return f"renamed run {doc['previous_name']!r} (id {doc['run_id']}) of project {doc['project']!r}\nto {doc['run']!r}"
+
+
+def move_run(doc: dict[str, Any]) -> str:
+    from ..documents import describe_counts
+
+    return (
+        f"moved run {doc['run']!r} (id {doc['run_id']}) from project {doc['from_project']!r}"
+        f"\nto project {doc['project']!r}: {describe_counts(doc, runs=False)}"
+    )
+
+
 def report(doc: dict[str, Any]) -> str:
     return f"wrote the report of project {doc['project']!r} to {doc['path']}"
 
@@ -222,3 +247,17 @@ def export(doc: dict[str, Any]) -> str:
 
 def sync(doc: dict[str, Any]) -> str:
     return "\n".join(f"{key}: {value}" for key, value in doc.items()) or "nothing to deliver"
+
+
+def migrate(doc: dict[str, Any]) -> str:
+    if doc["from_version"] == doc["to_version"]:
+        return f"{doc['database']}: schema version {doc['to_version']}, nothing to do"
+    return f"{doc['database']}: schema version {doc['from_version']} -> {doc['to_version']}"
+
+
+def push(doc: dict[str, Any]) -> str:
+    return (
+        f"pushed project {doc['project']} to {doc['server']}: {doc['runs']} runs"
+        f" ({doc['runs_created']} new), {doc['values']} values, {doc['alerts']} alerts, {doc['media']} media,"
+        f" {doc['batches_applied']} batches applied, {doc['batches_skipped']} already there"
+    )

@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from ..presentation import dumps
+from ..widgets import assets as widget_assets
 from .components import report_labels
 from .data import ReportData
 from .static import alert_timeline, header, run_table
@@ -83,7 +84,7 @@ def render_page(data: ReportData, blob: dict[str, Any], modules: dict[str, str],
         + f'<script type="application/json" id="tnbr-report-data">{script_json(blob)}</script>'
         + f'<script type="application/json" id="tnbr-widget-modules">{script_json(modules)}</script>'
         + f"<script>{inline_script(vega)}</script>"
-        + f"<script>{inline_script(asset('widget_host.js'))}</script>"
+        + f"<script>{inline_script(widget_assets.host())}</script>"
         + f"<script>{inline_script(asset('report.js'))}</script>"
         + "</body></html>\n"
     )

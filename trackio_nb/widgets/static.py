@@ -2,7 +2,8 @@
 
 `page_html(widgets)` renders live widget objects; `notebook_page_html(nb)` renders the widget
 state a notebook saved (nbclient `store_widget_state=True`), in output order. The page holds
-a small model shim (`get/set/on/off/save_changes/send`), the Vega bundle and the modules.
+the static widget host (assets/widget_host.js, the one reports and exports use too), the Vega
+bundle and the modules.
 """
 
 from __future__ import annotations
@@ -23,37 +24,21 @@ _NOT_STATE = {"layout", "tabbable", "tooltip", "vega_js", "_esm", "_css"}
 
 _BOOT = """
 const data = JSON.parse(document.getElementById("tnb-data").textContent);
-function blobUrl(text) { return URL.createObjectURL(new Blob([text], { type: "text/javascript" })); }
-function makeModel(state) {
-  const handlers = new Map();
-  const emit = (ev, ...args) => (handlers.get(ev) || []).slice().forEach((f) => f(...args));
-  return {
-    get: (k) => state[k],
-    set: (k, v) => { state[k] = v; emit("change:" + k, v); },
-    save_changes: () => {},
-    on: (ev, f) => { if (!handlers.has(ev)) handlers.set(ev, []); handlers.get(ev).push(f); },
-    off: (ev, f) => { const l = handlers.get(ev) || []; handlers.set(ev, f ? l.filter((g) => g !== f) : []); },
-    send: () => {},
-  };
-}
 if (data.vega) {
   await new Promise((resolve, reject) => {
     const s = document.createElement("script");
-    s.src = blobUrl(data.vega);
+    s.src = URL.createObjectURL(new Blob([data.vega], { type: "text/javascript" }));
     s.onload = resolve;
     s.onerror = () => reject(new Error("the Vega bundle failed to load"));
     document.head.appendChild(s);
   });
 }
-const modules = new Map();
 const host = document.getElementById("tnb-widgets");
 for (const w of data.widgets) {
-  if (!modules.has(w.esm)) modules.set(w.esm, import(blobUrl(w.esm)));
-  const mod = await modules.get(w.esm);
   const el = document.createElement("div");
   el.className = "tnb-widget";
   host.appendChild(el);
-  await mod.default.render({ model: makeModel(w.state), el });
+  await window.tnbWidgetHost.mount(el, w.esm, "", w.state);
 }
 document.body.dataset.ready = "true";
 """
@@ -139,5 +124,6 @@ def _page(items: list[dict], title: str) -> str:
         '<!doctype html>\n<html><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{assets.css()}</style></head>\n"
         f'<body><div id="tnb-widgets"></div>\n<script id="tnb-data" type="application/json">{data}</script>\n'
+        f"<script>{assets.host()}</script>\n"
         f'<script type="module">{_BOOT}</script>\n</body></html>\n'
     )

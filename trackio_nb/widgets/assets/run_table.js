@@ -46,7 +46,8 @@ function render({ model, el }) {
   const title = node("div", "tnb-title");
   const error = node("div", "tnb-error");
   const table = node("table", "tnb-table");
-  root.append(title, error, table);
+  const note = node("div", "tnb-note tnb-stop-note");
+  root.append(title, error, table, note);
   el.appendChild(root);
 
   let rows = new Map(); // id -> row, in arrival order
@@ -75,7 +76,6 @@ function render({ model, el }) {
     let b = buttons.get(r.id);
     if (!b) {
       b = node("button", "tnb-stop");
-      b.title = "Write a stop request: the run's should_stop() turns True (acts when this kernel is free)";
       b.addEventListener("click", () => {
         clicked.add(r.id);
         b.disabled = true;
@@ -83,6 +83,9 @@ function render({ model, el }) {
       });
       buttons.set(r.id, b);
     }
+    b.title = model.get("_stop_mid_cell")
+      ? "Write a stop request: the run's should_stop() turns True, even while a cell is running"
+      : "Write a stop request: the run's should_stop() turns True (acts when this kernel is free)";
     const asked = !!r.stop_requested || clicked.has(r.id);
     b.textContent = asked ? "stop requested" : "stop";
     b.disabled = asked;
@@ -102,6 +105,10 @@ function render({ model, el }) {
   function draw() {
     title.textContent = `${model.get("project")}: ${rows.size} run${rows.size === 1 ? "" : "s"}`;
     error.textContent = model.get("error") || "";
+    const anyRunning = [...rows.values()].some((r) => r.status === "running");
+    note.textContent = anyRunning && model.get("_stop_mid_cell") === false
+      ? "stop acts once the running cell ends: this kernel cannot take widget messages mid-cell"
+      : "";
     table.replaceChildren();
     const head = node("tr");
     for (const [key, label] of FIXED) head.appendChild(headerCell(key, label));
@@ -160,6 +167,7 @@ function render({ model, el }) {
   model.on("change:rows", loadFull);
   model.on("change:columns", loadFull);
   model.on("change:error", onError);
+  model.on("change:_stop_mid_cell", onError);
   model.on("msg:custom", onMessage);
   loadFull();
   draw();
@@ -168,6 +176,7 @@ function render({ model, el }) {
     model.off("change:rows", loadFull);
     model.off("change:columns", loadFull);
     model.off("change:error", onError);
+    model.off("change:_stop_mid_cell", onError);
     model.off("msg:custom", onMessage);
   };
 }
