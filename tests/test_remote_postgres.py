@@ -375,3 +375,43 @@ def _assert_same_reads(local, remote) -> None:
     assert remote.media("parity").equals(media) and media["kind"].to_list() == ["image", "markdown"]
     assert remote.media_file("parity", media["file"][0]) == local.media_file("parity", media["file"][0])
     assert remote.final_values("parity", mode="min").filter(pl.col("metric") == "loss")["value"][0] == -1.0
+
+
+# -- starting over: media files and ids follow the rows -------------------------------------------
+
+
+def test_move_and_delete_carry_media_files_and_renumber_ids(postgres, tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+    url = postgres.new_database("startover")
+    server = ServerProcess(tmp_path / "server", database=url).start()
+    try:
+        image = np.full((3, 2, 3), 40, dtype=np.uint8)
+        ids = []
+        for name in ("a", "b"):
+            with tnb.init("src", name=name, server_url=server.url, token=TOKEN) as run:
+                run.log({"x": 1.0, "img": tnb.Image(image)})
+                run.alert(f"alert of {name}")
+                ids.append(run.id)
+        with tnb.init("dst", name="there", server_url=server.url, token=TOKEN) as run:
+            run.alert("first in dst")
+        api = tnb.Api(server.url, TOKEN)
+        api.run("src", "a").move("dst")
+        with psycopg.connect(url) as conn:
+
+            def files(project: str) -> int:
+                return conn.execute(
+                    "SELECT count(*) FROM media_files f JOIN projects p ON p.key = f.project_key WHERE p.name = %s",
+                    (project,),
+                ).fetchone()[0]
+
+            assert (files("src"), files("dst")) == (1, 1)  # b still uses the same image in src
+            api.delete_run("src", ids[1])
+            assert (files("src"), files("dst")) == (0, 1)
+        assert [a["id"] for a in api.alerts("dst")] == [1, 2]  # the moved alert took dst's next id
+        assert [(a["run"], a["title"]) for a in api.alerts("dst")] == [("there", "first in dst"), ("a", "alert of a")]
+        [row] = api.run("dst", ids[0]).media("img")
+        assert row["step"] == 0 and row["kind"] == "image"
+        tail = RemoteReader(server.url, TOKEN).tail("dst")
+        assert (tail.chunk_cursor, tail.alert_cursor) == (1, 2) and tail.points["run_id"].to_list() == [ids[0]]
+    finally:
+        server.stop()
