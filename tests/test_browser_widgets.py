@@ -345,24 +345,16 @@ def _stop_mid_cell(page, base: str, url: str) -> float:
     return latency
 
 
-def test_stop_button_stops_a_loop_mid_cell_notebook7(browser, notebook7, tmp_path):
-    base, _root = notebook7
+@pytest.mark.parametrize("app", ["notebook7", "lab"])
+def test_stop_button_stops_a_loop_mid_cell(browser, app, request, tmp_path):
+    base, _root = request.getfixturevalue(app)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    guard = Guard(page, (base,), foreign=("/static/notebook/notebook_core.",))
-    with _screenshot_on_failure(page, guard, tmp_path / "nb7-midcell-failure.png"):
-        latency = _stop_mid_cell(page, base, f"{base}/notebooks/midcell.ipynb")
-        print(f"notebook 7: click to should_stop() {latency * 1000:.0f} ms", file=sys.stderr)
-        guard.check()
-    page.close()
-
-
-def test_stop_button_stops_a_loop_mid_cell_jupyterlab(browser, lab, tmp_path):
-    base, _root = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    guard = Guard(page, (base,))
-    with _screenshot_on_failure(page, guard, tmp_path / "lab-midcell-failure.png"):
-        latency = _stop_mid_cell(page, base, f"{base}/lab/tree/midcell.ipynb?reset")
-        print(f"jupyterlab: click to should_stop() {latency * 1000:.0f} ms", file=sys.stderr)
+    nb7 = app == "notebook7"
+    guard = Guard(page, (base,), foreign=("/static/notebook/notebook_core.",) if nb7 else ())
+    url = f"{base}/notebooks/midcell.ipynb" if nb7 else f"{base}/lab/tree/midcell.ipynb?reset"
+    with _screenshot_on_failure(page, guard, tmp_path / f"{app}-midcell-failure.png"):
+        latency = _stop_mid_cell(page, base, url)
+        print(f"{app}: click to should_stop() {latency * 1000:.0f} ms", file=sys.stderr)
         guard.check()
     page.close()
 
