@@ -484,3 +484,33 @@ def test_chart_tooltip_names_the_run_step_and_value(browser, tmp_path, data_dir)
     assert float(fields["value"]) == pytest.approx(1 / (1 + int(fields["step"]) * lr), abs=5e-3)
     guard.check()
     page.close()
+
+
+def test_table_says_when_the_stop_button_waits_for_the_cell(browser, tmp_path, data_dir):
+    """Where the kernel cannot route the click (stop_mid_cell False), a note under the rows says so."""
+    import trackio_nb as tnb
+    from trackio_nb.widgets import RunTable, static_state
+    from trackio_nb.widgets.static import _page
+
+    run = tnb.init("waits", name="running")
+    tnb.log({"loss": 1.0})
+    table = RunTable("waits")
+    assert table.stop_mid_cell is False  # no kernel here
+    items = [
+        {"esm": table._esm, "state": {**static_state(table), "_stop_mid_cell": routed}} for routed in (False, True)
+    ]
+    path = tmp_path / "waits.html"
+    path.write_text(_page(items, "waits"), encoding="utf-8")
+    table.close()
+    run.finish()
+
+    page = browser.new_page()
+    guard = Guard(page, ())
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    notes = page.locator(".tnb-stop-note").all_inner_texts()
+    assert notes == ["stop acts once the running cell ends: this kernel cannot take widget messages mid-cell", ""]
+    titles = page.locator("button.tnb-stop").evaluate_all("bs => bs.map(b => b.title)")
+    assert [t.endswith("(acts when this kernel is free)") for t in titles] == [True, False]
+    guard.check()
+    page.close()
