@@ -165,3 +165,22 @@ def test_wandb_program(wandb_program):
     assert history(runs["crashy"]) == {5: {"x": 1.0}, 6: {"x": 2.0}}
     assert all(r.status == "finished" for r in runs.values())  # left-open: finished by the clean exit
     assert (files_dir("uncategorized", data) / "model.pt").read_bytes() == b"weights"
+
+
+@pytest.fixture(scope="module")
+def trackio_manage_program(tmp_path_factory):
+    return run_corpus("trackio_manage.py", tmp_path_factory.mktemp("trackio_manage"))
+
+
+def test_trackio_run_management(trackio_manage_program):
+    obs, data, _err = trackio_manage_program
+    assert obs["renamed"] == "second-renamed"
+    assert obs["moved"] is True
+    assert obs["runs_after_move"] == ["keep"]
+    assert obs["moved_runs"] == ["second-renamed"]
+    assert obs["deleted"] is True
+    api = tnb.Api(dir=str(data))
+    assert [r.name for r in api.runs("corpus-moved")] == []
+    assert obs["delete_missing_project"] is False and obs["delete_csv_project"] is True
+    assert obs["saved_files_removed"] == ["csv-project-copy.files", False]  # save()'d files went with it
+    assert sorted(api.projects()) == ["corpus", "corpus-moved"]
