@@ -107,6 +107,19 @@ def test_trackio_api_orderings_and_errors(trackio_program):
     assert obs["missing_project"] == "Project 'no-such-project' does not exist"
 
 
+def test_trackio_sqlite_storage_reads(trackio_program):
+    obs, _data, _err = trackio_program
+    assert obs["storage_projects"] == ["corpus", "csv-project"]
+    assert obs["storage_runs"] == ["first", "second"]
+    first = obs["storage_first_log"]
+    assert (first["step"], first["loss"], first["acc"]) == (0, 1.0, 0.5)
+    assert first["timestamp"].endswith("Z")
+    assert obs["storage_count"] == 8  # steps 0, 1, 2, 3, 10, 11, 12, 13
+    assert obs["storage_sampled_steps"] == [0, 10, 13]
+    assert obs["storage_scalar_only"] == ["step", "timestamp"]  # step 11 held only the text "hello"
+    assert obs["storage_missing"] == [[], []]
+
+
 def test_trackio_files_artifacts_and_csv(trackio_program):
     obs, data, _err = trackio_program
     folder = files_dir("corpus", data)
