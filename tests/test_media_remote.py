@@ -62,6 +62,25 @@ def test_remote_media_round_trip_and_file_endpoint(server, data_dir):
     assert missing.status_code == 404
 
 
+def test_cli_lists_and_gets_media_from_a_server(server, tmp_path, capsys):
+    from tests.test_cli import strict_json
+    from trackio_nb.cli import main
+
+    with tnb.init("rcli", "r", server_url=server.url, token=TOKEN) as run:
+        run.log({"img": tnb.Image(_frame(3)), "notes": tnb.Markdown("remote")})
+    source = ["--server", server.url, "--token", TOKEN]
+    assert main(["list", "media", "--project", "rcli", "--json", *source]) == 0
+    doc = strict_json(capsys.readouterr().out)
+    assert [(m["run"], m["step"], m["key"], m["kind"], m["value"]) for m in doc["media"]] == [
+        ("r", 0, "img", "image", None),
+        ("r", 0, "notes", "markdown", "remote"),
+    ]
+    out = tmp_path / "img.png"
+    assert main(["get", "media", "--project", "rcli", "--run", "r", "--key", "img", "-o", str(out), *source]) == 0
+    with PILImage.open(out) as image:
+        assert np.array_equal(np.asarray(image), _frame(3))
+
+
 def test_server_rejects_a_blob_whose_bytes_do_not_match_its_name(server):
     import base64
     import json
