@@ -21,10 +21,11 @@ from .enums import AlertLevel, AlertReason, RunStatus
 
 if TYPE_CHECKING:
     from .api import Api, RunView
+    from .charts import chart
     from .reports import report
-    from .tracked_run import Run
     from .session import alert, current_run, finish, init, log, should_stop, watch
-    from .widgets import AlertStream, CompareChart, RunTable, show
+    from .tracked_run import Run
+    from .widgets import AlertStream, CompareChart, RunTable, SweepChart, show
 
 __version__ = "0.1.0"
 
@@ -39,6 +40,8 @@ _LAZY = {
     "RunTable": ("widgets", "RunTable"),
     "AlertStream": ("widgets", "AlertStream"),
     "CompareChart": ("widgets", "CompareChart"),
+    "SweepChart": ("widgets", "SweepChart"),
+    "chart": ("charts", "chart"),
     "show": ("widgets", "show"),
     "report": ("reports", "report"),
 }
@@ -77,7 +80,9 @@ __all__ = [
     "RunStatus",
     "RunTable",
     "RunView",
+    "SweepChart",
     "alert",
+    "chart",
     "current_run",
     "finish",
     "init",

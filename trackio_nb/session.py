@@ -17,10 +17,10 @@ from typing import Any
 
 from .backend import RESUME_MODES, RunSpec
 from .enums import AlertLevel
-from .tracked_run import Run
 from .run_config import check_config
 from .storage.paths import validate_project
 from .storage.status import HOST
+from .tracked_run import Run
 
 _current: Run | None = None
 # Called with every run init() starts; live widgets (trackio_nb.widgets, when imported) add

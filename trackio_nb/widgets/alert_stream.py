@@ -9,7 +9,6 @@ from typing import Any
 import polars as pl
 import traitlets
 
-from ..storage import ProjectNotFound
 from . import assets, html
 from .base import LiveWidget
 from .hub import Entry
@@ -37,19 +36,16 @@ class AlertStream(LiveWidget):
         super().__init__(project, run=run, level=level, **source)
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
-        try:
-            tail = self._reader.tail(self.project, chunk_after=None, alert_after=self._cursor)
-        except ProjectNotFound:
-            if full:
-                self._sync_full(alerts=[])
-            return
-        frame = tail.alerts
-        if self.run is not None:
-            frame = frame.filter((pl.col("run") == self.run) | (pl.col("run_id") == self.run))
+        frame = self._feed.all_alerts() if initial else self._feed.alerts
+        if frame.height:
+            frame = frame.filter(pl.col("id") > self._cursor)
+            if self.run is not None:
+                frame = frame.filter((pl.col("run") == self.run) | (pl.col("run_id") == self.run))
         new = [_alert(a) for a in frame.iter_rows(named=True)]
-        self._cursor = tail.alert_cursor
+        if new:
+            self._cursor = new[-1]["id"]
         self._alerts.extend(new)
-        if full:
+        if full or initial:
             self._sync_full(alerts=list(self._alerts))
         elif new:
             self._send_delta({"type": "alerts", "alerts": new})

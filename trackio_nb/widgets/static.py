@@ -7,6 +7,8 @@ a small model shim (`get/set/on/off/save_changes/send`), the Vega bundle and the
 
 from __future__ import annotations
 
+import base64
+import copy
 import json
 from collections.abc import Iterable, Mapping
 from html import escape
@@ -17,7 +19,7 @@ from .bundle import vega_bundle
 
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
-_NOT_STATE = {"layout", "tabbable", "tooltip", "vega_js", "_esm", "_css"}
+_NOT_STATE = {"layout", "tabbable", "tooltip", "vega", "_esm", "_css"}
 
 _BOOT = """
 const data = JSON.parse(document.getElementById("tnb-data").textContent);
@@ -58,9 +60,31 @@ document.body.dataset.ready = "true";
 
 
 def static_state(widget: Any) -> dict:
-    """A widget's synced state as a JSON-ready dict, without its module, CSS or Vega bundle."""
+    """A widget's synced state as a JSON-ready dict (binary columns as base64), without module, CSS or Vega."""
     state = widget.get_state()
-    return {k: v for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
+    return {k: _text(v) for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dict):
+        return {k: _text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text(v) for v in value]
+    return value
+
+
+def with_buffers(model: Mapping) -> dict:
+    """A saved model's state with its binary buffers put back at their paths, as base64 text."""
+    state = copy.deepcopy(dict(model["state"]))
+    for buffer in model.get("buffers", []):
+        *parents, last = buffer["path"]
+        target: Any = state
+        for part in parents:
+            target = target[part]
+        target[last] = buffer["data"]
+    return state
 
 
 def _esm_of(widget: Any) -> str:
@@ -88,7 +112,7 @@ def notebook_page_html(nb: Mapping, title: str = "trackio_nb notebook") -> str:
         model = saved.get(model_id)
         if model is None:
             raise ValueError(f"the notebook displays widget {model_id!r} but saved no state for it")
-        state = model["state"]
+        state = with_buffers(model)
         if model["model_name"] == "AnyModel":
             clean = {k: v for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
             items.append({"esm": state["_esm"], "state": clean})
