@@ -237,8 +237,8 @@ def test_webhook_min_level_filters_the_runs_webhook_and_watcher_alerts_go_too(ho
     tnb.log({"loss": float("nan")})
     tnb.alert("explicit", webhook_url=hook.url + "/direct")  # its own URL: sent whatever its level
     bodies = delivered(hook)
-    assert [(b["level"], b["title"]) for b in bodies] == [("error", "loss is nan"), ("warn", "explicit")]
-    assert bodies[0]["data"] == {"metric": "loss", "value": "nan", "step": 0, "reason": "nan_inf"}
+    assert [(b["level"], b["title"]) for b in bodies] == [("error", "loss is NaN"), ("warn", "explicit")]
+    assert bodies[0]["data"] == {"metric": "loss", "value": "NaN", "step": 0, "reason": "nan_inf"}
     assert [entry["path"] for entry in hook.bodies] == ["/hook", "/hook/direct"]
     assert len(stored(run)) == 4
 
@@ -386,7 +386,7 @@ def test_discord_payload_shape():
                 "title": "[ERROR] loss is nan",
                 "color": 0xE74C3C,
                 "footer": {"text": "proj / run-a @ step 12"},
-                "timestamp": "2026-01-01T00:00:00+00:00",
+                "timestamp": "2026-01-01T00:00:00Z",
                 "description": "loss = nan at step 12",
             }
         ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import math
 
-from trackio_nb.cli.jsonout import dumps
 from trackio_nb.cli.tables import Column, number, render, shorten
+from trackio_nb.presentation import dumps
 
 
 def test_json_writes_nan_and_infinities_as_strings():

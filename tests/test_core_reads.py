@@ -154,7 +154,7 @@ def test_numpy_scalars_and_text_values(data_dir):
     assert view.final_metrics() == {"a": 1.5, "b": 3.0, "c": 2.5}
     hist = view.history()
     assert hist.columns == ["step", "timestamp", "a", "b", "c", "flag", "note"]
-    assert hist["note"].to_list() == ['"warmup"', '{"phase": 2}']
+    assert hist["note"].to_list() == ["warmup", '{"phase": 2}']  # a string reads back as itself
     assert hist["flag"].to_list() == ["true", None]
     assert view.metrics() == ["a", "b", "c", "flag", "note"]
 

@@ -76,7 +76,7 @@ def test_client_with_a_wrong_token_fails_at_init_and_writes_nothing(server, data
 def test_health_is_open_and_names_the_schema(server):
     reply = HTTP.get(server.url + API + "/health")
     assert reply.status_code == 200
-    assert reply.json() == {"status": "ok", "version": tnb.__version__, "schema_version": 3}
+    assert reply.json() == {"status": "ok", "version": tnb.__version__, "schema_version": 4}
 
 
 def test_bad_requests_get_clear_4xx_and_the_server_keeps_serving(server):

@@ -33,7 +33,7 @@ def test_v2_database_gains_applied_batches_and_keeps_its_data(data_dir):
     conn.close()
 
     upgraded = connect(path)
-    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert upgraded.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
     columns = [row[1] for row in upgraded.execute("PRAGMA table_info(applied_batches)")]
     assert columns == ["id", "applied_at"]
     upgraded.execute("INSERT INTO applied_batches VALUES ('b-1', 1.0)")

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from trackio_nb.remote import store as store_module
-from trackio_nb.remote.store import ProjectStore, check_batch
+from trackio_nb.names import new_run_name
+from trackio_nb.remote.store import check_batch
 from trackio_nb.remote.wire import encode_logs
+from trackio_nb.storage import sqlite_server as store_module
+from trackio_nb.storage.sqlite_server import SqliteProjectStore
 
 
-def _open(store: ProjectStore) -> None:
+def ProjectStore(root, project: str) -> SqliteProjectStore:
+    return SqliteProjectStore(root, project, new_run_name)
+
+
+def _open(store: SqliteProjectStore) -> None:
     store.apply(
         check_batch(
             {"id": "o", "kind": "open", "project": "p", "run_id": "r" * 12, "name": "n", "config": {}}
@@ -25,7 +31,7 @@ def _write(batch_id: str, steps: range) -> dict:
     )
 
 
-def _counts(store: ProjectStore) -> tuple:
+def _counts(store: SqliteProjectStore) -> tuple:
     conn = store.conn
     return (
         conn.execute("SELECT count(*) FROM chunks").fetchone()[0],

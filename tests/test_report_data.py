@@ -108,7 +108,7 @@ def test_collect_exact_values(vision):
     assert base["min"] == pytest.approx(1.02) and base["max"] == 2.0 and base["max_step"] == 0
     assert math.isnan(data.finals[ids["hot"]]["loss"]["last"])
     assert data.finals[ids["pending"]] == {}
-    assert [(a["run_id"], a["level"], a["reason"]) for a in data.alerts] == [
+    assert [(a["run_id"], a["level"], a["data"]["reason"]) for a in data.alerts] == [
         (ids["baseline"], "info", "custom"),
         (ids["hot"], "error", "nan_inf"),
     ]

@@ -45,12 +45,12 @@ def fired(run: tnb.Run) -> list[tuple[int, str, str]]:
 @pytest.mark.parametrize(
     ("bad", "shown"),
     [
-        (NAN, "nan"),
-        (INF, "inf"),
-        (-INF, "-inf"),
-        (np.float32("nan"), "nan"),
-        (np.float64("inf"), "inf"),
-        (np.array(-np.inf), "-inf"),  # a 0-d array: the scalar protocol 0-d tensors share
+        (NAN, "NaN"),
+        (INF, "Infinity"),
+        (-INF, "-Infinity"),
+        (np.float32("nan"), "NaN"),
+        (np.float64("inf"), "Infinity"),
+        (np.array(-np.inf), "-Infinity"),  # a 0-d array: the scalar protocol 0-d tensors share
     ],
 )
 def test_nan_inf_through_module_log_stores_one_error_alert_and_stops(bad, shown):
@@ -72,7 +72,7 @@ def test_nan_inf_through_module_log_stores_one_error_alert_and_stops(bad, shown)
     history = tnb.Api().run("watch-nan", run.id).history("loss")
     assert history["loss"][0] == 1.0
     stored_value = history["loss"][1]
-    assert math.isnan(stored_value) if shown == "nan" else stored_value == float(shown)
+    assert math.isnan(stored_value) if shown == "NaN" else stored_value == float(shown)
 
 
 def test_nan_through_run_log_fires_once_per_excursion():
@@ -473,4 +473,4 @@ def test_watcher_alerts_reach_a_tracking_server_with_their_data(server):
         "window": 2,
     }
     remote_nan = tnb.Api(server.url, TOKEN).alerts("watch-remote", reason=AlertReason.NAN_INF)
-    assert [a["data"]["value"] for a in remote_nan] == ["nan"]
+    assert [a["data"]["value"] for a in remote_nan] == ["NaN"]

@@ -113,13 +113,14 @@ def test_initial_state_of_each_widget(seeded, widgets):
     assert table.config_columns == ["lr"]  # the config key that differs between the runs
     assert (first["config"], second["config"]) == ({"lr": 0.1}, {})
     [alert] = alerts.alerts
-    assert {k: alert[k] for k in ("run", "step", "level", "title", "text", "reason", "data")} == {
+    assert list(alert) == ["id", "run", "run_id", "timestamp", "step", "level", "title", "text", "data"]
+    assert alert["timestamp"].endswith("Z")  # the one alert dict shape: ISO 8601 UTC
+    assert {k: alert[k] for k in ("run", "step", "level", "title", "text", "data")} == {
         "run": EVIL,
         "step": 5,
         "level": "error",
         "title": "big <b>",
         "text": "text <i>",
-        "reason": "custom",
         "data": {"reason": "custom", "k": 1},
     }
     assert sorted(chart.spec) == ["relative", "step", "time"]
@@ -265,7 +266,7 @@ def test_duplicate_run_names_get_distinct_legend_labels(widgets, data_dir, manua
     tnb.finish()
     chart = CompareChart("twins", "loss")
     widgets.append(chart)
-    assert sorted(s["run"] for s in chart.series) == sorted([f"same ({a.id[:6]})", f"same ({b.id[:6]})"])
+    assert sorted(s["run"] for s in chart.series) == sorted([f"same ({a.id})", f"same ({b.id})"])
 
 
 def test_stop_button_writes_a_stop_request(widgets, manual):

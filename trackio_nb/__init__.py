@@ -22,6 +22,7 @@ from .enums import AlertLevel, AlertReason, RunStatus
 if TYPE_CHECKING:
     from .api import Api, RunView
     from .charts import chart
+    from .media import Audio, Histogram, Html, Image, Markdown, Table, Trace, Video
     from .reports import report
     from .session import alert, current_run, finish, init, log, should_stop, watch
     from .tracked_run import Run
@@ -44,6 +45,9 @@ _LAZY = {
     "chart": ("charts", "chart"),
     "show": ("widgets", "show"),
     "report": ("reports", "report"),
+    **{
+        name: ("media", name) for name in ("Image", "Table", "Histogram", "Markdown", "Html", "Audio", "Video", "Trace")
+    },
 }
 
 
@@ -75,12 +79,20 @@ __all__ = [
     "AlertReason",
     "AlertStream",
     "Api",
+    "Audio",
     "CompareChart",
+    "Histogram",
+    "Html",
+    "Image",
+    "Markdown",
     "Run",
     "RunStatus",
     "RunTable",
     "RunView",
     "SweepChart",
+    "Table",
+    "Trace",
+    "Video",
     "alert",
     "chart",
     "current_run",

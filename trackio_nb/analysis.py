@@ -9,27 +9,26 @@ JSON shapes (docs/cli.md); values may be NaN or ±Inf, the JSON layer decides ho
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 import polars as pl
 
+from .enums import AlertLevel, RunStatus
+from .errors import InvalidValue
+from .presentation import iso_utc, select_run_ids
 from .readers import Reader
 
 DIRECTIONS = ("min", "max")
 MODES = ("last", "min", "max")
-FINISHED = "finished"
-STATUSES = ("running", "finished", "failed")
 
 
-def _check(name: str, value: object, allowed: tuple[str, ...]) -> str:
+def check_choice(name: str, value: object, allowed: tuple[str, ...]) -> str:
+    """`value` if it is one of `allowed`: TypeError for a non-string, InvalidValue for another string."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string (one of {', '.join(allowed)}), got {type(value).__name__}")
     if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        raise InvalidValue(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return str(value)
-
-
-def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
 
 
 def config_dict(text: str | None) -> dict:
@@ -39,18 +38,12 @@ def config_dict(text: str | None) -> dict:
 
 def candidate_runs(runs: pl.DataFrame, include_all: bool = False) -> pl.DataFrame:
     """The runs best/compare consider: finished ones, or every run with `include_all`."""
-    return runs if include_all else runs.filter(pl.col("status") == FINISHED)
+    return runs if include_all else runs.filter(pl.col("status") == RunStatus.FINISHED.value)
 
 
 def select_runs(runs: pl.DataFrame, project: str, wanted: list[str]) -> pl.DataFrame:
     """The runs named by id or (unique) name in `wanted`, in that order, each once."""
-    from .api import resolve_run
-
-    ids: list[str] = []
-    for name_or_id in wanted:
-        run_id = resolve_run(runs, project, name_or_id)["id"]
-        if run_id not in ids:
-            ids.append(run_id)
+    ids = select_run_ids(runs, project, wanted)
     order = pl.DataFrame({"id": ids, "_order": range(len(ids))}, schema={"id": pl.String, "_order": pl.Int64})
     return runs.join(order, on="id").sort("_order").drop("_order")
 
@@ -60,7 +53,7 @@ def rank(runs: pl.DataFrame, finals: pl.DataFrame, metric: str, direction: str =
 
     Columns: id, name, status, config, value, step. Ties keep the runs' creation order.
     """
-    _check("direction", direction, DIRECTIONS)
+    check_choice("direction", direction, DIRECTIONS)
     ordered = runs.select("id", "name", "status", "config").with_row_index("_order")
     df = finals.filter(pl.col("metric") == metric).join(ordered, left_on="run_id", right_on="id")
     bad = (pl.col("value").is_null() | pl.col("value").is_nan()).alias("_bad")
@@ -80,8 +73,8 @@ def best(
     include_all: bool = False,
 ) -> dict[str, Any]:
     """The best run by `metric` (`direction` min|max of each run's `mode` value) and the full ranking."""
-    _check("direction", direction, DIRECTIONS)
-    _check("mode", mode, MODES)
+    check_choice("direction", direction, DIRECTIONS)
+    check_choice("mode", mode, MODES)
     runs = candidate_runs(reader.runs(project), include_all)
     finals = reader.final_values(project, runs["id"].to_list(), [metric], mode)
     ranked = rank(runs, finals, metric, direction)
@@ -141,7 +134,7 @@ def compare(
     `runs` (ids or unique names) are taken as given; without it, the candidate runs
     (finished ones unless `include_all`). `metrics` defaults to every numeric metric they logged.
     """
-    _check("mode", mode, MODES)
+    check_choice("mode", mode, MODES)
     all_runs = reader.runs(project)
     chosen = select_runs(all_runs, project, runs) if runs is not None else candidate_runs(all_runs, include_all)
     ids = chosen["id"].to_list()
@@ -201,8 +194,8 @@ def summary(reader: Reader, project: str, metric: str | None = None) -> dict[str
                 "run": row["name"],
                 "group": row["group"],
                 "status": row["status"],
-                "created_at": _iso(row["created_at"]),
-                "finished_at": _iso(row["finished_at"]),
+                "created_at": iso_utc(row["created_at"]),
+                "finished_at": iso_utc(row["finished_at"]),
                 "num_alerts": per_run.get(row["id"], 0),
                 "metrics": dict(zip(got_metrics, values, strict=True)),
             }
@@ -210,9 +203,9 @@ def summary(reader: Reader, project: str, metric: str | None = None) -> dict[str
     return {
         "project": project,
         "num_runs": runs.height,
-        "status_counts": {s: per_status.get(s, 0) for s in STATUSES},
+        "status_counts": {s.value: per_status.get(s.value, 0) for s in RunStatus},
         "total_alerts": alerts.height,
-        "alerts_by_level": {lv: per_level.get(lv, 0) for lv in ("info", "warn", "error")},
+        "alerts_by_level": {lv.value: per_level.get(lv.value, 0) for lv in AlertLevel},
         "metrics": names,
         "runs": out,
     }

@@ -3,93 +3,30 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import polars as pl
 
-from .enums import AlertLevel, AlertReason
+from .analysis import MODES, check_choice
+from .enums import REASONS, parse_level
+from .errors import InvalidValue
+from .presentation import alert_dicts, parse_since, require_metric, resolve_run, to_datetime
 from .readers import Reader, reader_for
 
 
-def to_datetime(epoch: float | None) -> datetime | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc)
-
-
-def iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat()
-
-
-def parse_since(since: object) -> datetime | None:
-    """A timezone-aware datetime from a datetime or an ISO-8601 string (naive means UTC)."""
-    if since is None:
-        return None
-    if isinstance(since, str):
-        try:
-            since = datetime.fromisoformat(since.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"since must be an ISO-8601 date and time, got {since!r}") from None
-    if not isinstance(since, datetime):
-        raise TypeError(f"since must be a datetime or an ISO-8601 string, got {type(since).__name__}")
-    return since if since.tzinfo is not None else since.replace(tzinfo=timezone.utc)
-
-
 def check_alert_filters(level: object, reason: object, after_id: object) -> tuple[str | None, str | None, int | None]:
-    """Validate alert filters: TypeError for wrong types, ValueError for bad values."""
+    """Validate alert filters: TypeError for wrong types, InvalidValue for bad values."""
     if level is not None:
-        if not isinstance(level, str):
-            raise TypeError(f"level must be an AlertLevel or a string, got {type(level).__name__}")
-        if str(level).lower() not in {lv.value for lv in AlertLevel}:
-            raise ValueError(f"level must be one of info, warn, error, got {level!r}")
-        level = str(level).lower()
+        level = parse_level(level)
     if reason is not None:
-        if not isinstance(reason, str):
-            raise TypeError(f"reason must be an AlertReason or a string, got {type(reason).__name__}")
-        if str(reason) not in {r.value for r in AlertReason}:
-            raise ValueError(f"reason must be one of {', '.join(r.value for r in AlertReason)}, got {reason!r}")
-        reason = str(reason)
+        reason = check_choice("reason", reason if not isinstance(reason, str) else str(reason), REASONS)
     if after_id is not None:
         if isinstance(after_id, bool) or not isinstance(after_id, int):
             raise TypeError(f"after_id must be an integer, got {type(after_id).__name__}")
         if after_id < 0:
-            raise ValueError(f"after_id must be >= 0, got {after_id}")
+            raise InvalidValue(f"after_id must be >= 0, got {after_id}")
     return level, reason, after_id
-
-
-def alert_dicts(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    """Alert rows as the documented dicts: id, run, run_id, timestamp (ISO), step, level, title, text, data."""
-    out = []
-    for row in frame.iter_rows(named=True):
-        out.append(
-            {
-                "id": row["id"],
-                "run": row["run"],
-                "run_id": row["run_id"],
-                "timestamp": iso(row["timestamp"]),
-                "step": row["step"],
-                "level": row["level"],
-                "title": row["title"],
-                "text": row["text"],
-                "data": None if row["data"] is None else json.loads(row["data"]),
-            }
-        )
-    return out
-
-
-def resolve_run(runs: pl.DataFrame, project: str, name_or_id: str) -> dict:
-    """The run row whose id is `name_or_id`, else the only run with that name."""
-    if not isinstance(name_or_id, str):
-        raise TypeError(f"run must be a name or id string, got {type(name_or_id).__name__}")
-    by_id = runs.filter(pl.col("id") == name_or_id)
-    if by_id.height:
-        return by_id.row(0, named=True)
-    by_name = runs.filter(pl.col("name") == name_or_id)
-    if by_name.height == 1:
-        return by_name.row(0, named=True)
-    if by_name.height > 1:
-        ids = ", ".join(by_name["id"].to_list())
-        raise LookupError(f"{by_name.height} runs in {project!r} are named {name_or_id!r} (ids {ids}); pass an id")
-    raise LookupError(f"project {project!r} has no run named or with id {name_or_id!r}")
 
 
 class RunView:
@@ -108,6 +45,7 @@ class RunView:
 
     def final_metrics(self, mode: str = "last") -> dict[str, float]:
         """Every numeric metric's last, minimum or maximum value, from one query."""
+        check_choice("mode", mode, MODES)
         df = self._reader.final_values(self.project, [self.id], None, mode)
         return dict(zip(df["metric"].to_list(), df["value"].to_list(), strict=True))
 
@@ -117,8 +55,8 @@ class RunView:
 
     def history(self, metric: str | None = None) -> pl.DataFrame:
         """`step`, `timestamp` and one column per metric (only `metric` when given)."""
-        if metric is not None and not isinstance(metric, str):
-            raise TypeError(f"metric must be a string, got {type(metric).__name__}")
+        if metric is not None:
+            require_metric(self.metrics(), metric, f"run {self.name!r} (id {self.id}) of project {self.project!r}")
         return self._reader.history(self.project, self.id, None if metric is None else [metric])
 
     def chart(self, metric: str, *, x: str = "step") -> Any:
@@ -140,6 +78,15 @@ class RunView:
         if filters:
             raise TypeError(f"unknown alert filter(s): {', '.join(sorted(filters))}")
         return alert_dicts(self._reader.alerts(self.project, [self.id], level, reason, since, after_id))
+
+    def media(self, key: str | None = None) -> list[dict]:
+        """Logged media, oldest first: dicts `step, key, kind, caption, path, value` (`path` for files,
+        `value` for inline objects: Markdown/Html text, histogram bins and counts, table, trace)."""
+        from .media.rows import media_dicts
+
+        if key is not None and not isinstance(key, str):
+            raise TypeError(f"key must be a string, got {type(key).__name__}")
+        return media_dicts(self._reader, self.project, self._reader.media(self.project, [self.id], key))
 
     def __repr__(self) -> str:
         return f"<RunView {self.project}/{self.name} id={self.id} status={self.status}>"

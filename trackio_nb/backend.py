@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .storage.records import AlertRecord, LogEntry
+from .storage.records import AlertRecord, LogEntry, MediaRecord
 
 RESUME_MODES = ("never", "allow", "must")
 
@@ -46,8 +46,14 @@ class Backend(Protocol):
     def open_run(self, spec: RunSpec) -> RunIdentity:
         """Create (or resume) the run; it is visible to readers when this returns."""
 
-    def write(self, logs: Sequence[LogEntry], alerts: Sequence[AlertRecord], config: dict | None) -> None:
-        """Store one batch (called from the writer thread only)."""
+    def write(
+        self,
+        logs: Sequence[LogEntry],
+        alerts: Sequence[AlertRecord],
+        config: dict | None,
+        media: Sequence[MediaRecord] = (),
+    ) -> None:
+        """Store one batch, media files included (called from the writer thread only)."""
 
     def set_status(self, status: str, finished_at: float | None, *, durable: bool = False) -> None:
         """Record a status change (called from the run's thread)."""

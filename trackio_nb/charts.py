@@ -82,8 +82,8 @@ def chart(
     del alt
     if not isinstance(metric, str) or not metric:
         raise TypeError("metric must be a non-empty string")
+    from .presentation import run_labels
     from .readers import reader_for
-    from .widgets.compare_chart import _labels
 
     reader = reader_for(server_url, token, None if dir is None else str(dir))
     table = reader.runs(project).select("id", "name")
@@ -93,5 +93,5 @@ def chart(
             raise TypeError("runs must be a list of run names or ids")
         wanted = set(runs)
         pairs = [(rid, name) for rid, name in pairs if rid in wanted or name in wanted]
-    labels = _labels(pairs)
+    labels = run_labels(pairs)
     return figure(curves(reader, project, [(rid, labels[rid]) for rid, _ in pairs], metric, x), metric, x)

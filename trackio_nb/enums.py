@@ -34,6 +34,10 @@ class RunStatus(_StrEnum):
     FAILED = "failed"
 
 
+LEVELS = tuple(level.value for level in AlertLevel)
+REASONS = tuple(reason.value for reason in AlertReason)
+STATUSES = tuple(status.value for status in RunStatus)
+END_STATUSES = (RunStatus.FINISHED.value, RunStatus.FAILED.value)
 LEVEL_ORDER = {AlertLevel.INFO.value: 0, AlertLevel.WARN.value: 1, AlertLevel.ERROR.value: 2}
 
 

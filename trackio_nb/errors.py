@@ -24,6 +24,10 @@ class AmbiguousRun(TrackioNbError, LookupError):
     """Several runs share that name: ask by id."""
 
 
+class MetricNotFound(TrackioNbError, LookupError):
+    """The run (or project) logged no metric of that name; the message lists the ones it has."""
+
+
 class InvalidValue(TrackioNbError, ValueError):
     """A key, value, step, alert field or config value that cannot be stored; names the key and the reason."""
 
@@ -47,6 +51,7 @@ class MissingExtra(TrackioNbError, ImportError):
 __all__ = [
     "AmbiguousRun",
     "InvalidValue",
+    "MetricNotFound",
     "MissingExtra",
     "ProjectNotFound",
     "RunNotFound",

@@ -9,8 +9,9 @@ from pathlib import Path
 from .backend import RunIdentity, RunSpec
 from .names import new_run_id, new_run_name
 from .storage import writes
+from .storage.media_files import media_dir
 from .storage.paths import project_path
-from .storage.records import AlertRecord, LogEntry, SeriesState
+from .storage.records import AlertRecord, LogEntry, MediaRecord, SeriesState
 
 
 class LocalBackend:
@@ -53,10 +54,16 @@ class LocalBackend:
             self._writer = writes.open_db(self.path, self.project)
         return self._writer
 
-    def write(self, logs: Sequence[LogEntry], alerts: Sequence[AlertRecord], config: dict | None) -> None:
+    def write(
+        self,
+        logs: Sequence[LogEntry],
+        alerts: Sequence[AlertRecord],
+        config: dict | None,
+        media: Sequence[MediaRecord] = (),
+    ) -> None:
         db = self._writer_db()
-        if logs or alerts:
-            writes.write_batch(db, self._key, self._state, logs, alerts)
+        if logs or alerts or media:
+            writes.write_batch(db, self._key, self._state, logs, alerts, media, media_dir(self.path))
         if config is not None:
             writes.set_config(db, self._key, config)
 

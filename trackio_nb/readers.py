@@ -12,11 +12,13 @@ import os
 import sqlite3
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
 from .storage import ProjectNotFound, connect, data_dir, project_path, queries
+from .storage.media_files import check_name, media_dir
 from .storage.paths import DB_SUFFIX
 
 if TYPE_CHECKING:
@@ -64,6 +66,11 @@ class Reader(Protocol):
         after_id: int | None = None,
     ) -> pl.DataFrame: ...
     def stop(self, project: str, run_id: str) -> bool: ...
+    def media(
+        self, project: str, run_ids: list[str] | None = None, key: str | None = None, after_id: int | None = None
+    ) -> pl.DataFrame: ...
+    def media_file(self, project: str, name: str) -> bytes: ...
+    def media_path(self, project: str, name: str) -> Path: ...
     def tail(
         self,
         project: str,
@@ -158,6 +165,24 @@ class LocalReader:
             self._conn(project), run_keys=keys, level=level, reason=reason, since=since, after_id=after_id
         )
         return df.select(list(ALERTS_SCHEMA))
+
+    def media(
+        self, project: str, run_ids: list[str] | None = None, key: str | None = None, after_id: int | None = None
+    ) -> pl.DataFrame:
+        """Logged media rows (queries.MEDIA_SCHEMA) in id order; `after_id` is a cursor."""
+        _, keys = self._keys(project, run_ids)
+        return queries.media(self._conn(project), run_keys=keys, key=key, after_id=after_id)
+
+    def media_path(self, project: str, name: str) -> Path:
+        """Where media file `name` of `project` lies (content-addressed, in the project's media folder)."""
+        return media_dir(project_path(project, self.root)) / check_name(name)
+
+    def media_file(self, project: str, name: str) -> bytes:
+        """The bytes of one media file; LookupError when the project does not hold it."""
+        try:
+            return self.media_path(project, name).read_bytes()
+        except FileNotFoundError:
+            raise LookupError(f"project {project!r} has no media file {name!r}") from None
 
     def stop(self, project: str, run_id: str) -> bool:
         from .storage.writes import request_stop

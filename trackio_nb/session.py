@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -16,8 +17,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .backend import RESUME_MODES, RunSpec
-from .enums import AlertLevel
-from .run_config import check_config
+from .enums import AlertLevel, RunStatus
+from .run_config import initial_config
 from .storage.paths import validate_project
 from .storage.status import HOST
 from .tracked_run import Run
@@ -38,7 +39,7 @@ def init(
     project: str,
     name: str | None = None,
     *,
-    config: dict | None = None,
+    config: Mapping[str, Any] | Any = None,
     group: str | None = None,
     resume: str = "never",
     server_url: str | None = None,
@@ -56,6 +57,8 @@ def init(
     webhook_url (or TRACKIO_NB_WEBHOOK_URL) receives the run's alerts of level
     webhook_min_level (or TRACKIO_NB_WEBHOOK_MIN_LEVEL) and above; None sends every level.
     show=True displays the project's live widgets (`trackio_nb.show`) in the notebook.
+    config: a dict, any mapping or an object with attributes (argparse.Namespace); values are
+    converted as `run.config` converts them (see trackio_nb.run_config).
     """
     global _current
     validate_project(project)
@@ -67,11 +70,11 @@ def init(
         raise ValueError(f"resume must be one of {', '.join(RESUME_MODES)}, got {resume!r}")
     if resume == "must" and name is None:
         raise ValueError("resume='must' needs the name of the run to resume")
-    config = check_config(config)
+    config = initial_config(config)
     webhook = _check_webhook(webhook_url, webhook_min_level)
     previous = _current
     _current = None
-    if previous is not None and previous.status == "running":  # run.finish() may have ended it already
+    if previous is not None and previous.status == RunStatus.RUNNING:  # run.finish() may have ended it already
         if previous._watchers is not None and len(previous._watchers):
             warnings.warn(
                 f"init() finished run {previous.name!r} and dropped its {len(previous._watchers)} watcher(s); "
@@ -204,6 +207,20 @@ def _fail_current() -> None:
         run.fail_fast()
 
 
+def _end_current_at_exit() -> None:
+    """atexit: a run left open fails, unless it asked to finish at a clean exit (compat, integrations)."""
+    run = _current
+    if run is not None and run.pid == os.getpid() and run.finish_at_exit and not _died_of_exception():
+        run.finish()
+    else:
+        _fail_current()
+
+
+def _died_of_exception() -> bool:
+    # The interpreter stores an uncaught exception here before running atexit hooks.
+    return getattr(sys, "last_value", None) is not None
+
+
 def _on_sigterm_factory(previous):
     def handler(signum, frame):
         _fail_current()
@@ -223,7 +240,7 @@ def _install_exit_hooks() -> None:
     if _hooks_installed:
         return
     _hooks_installed = True
-    atexit.register(_fail_current)
+    atexit.register(_end_current_at_exit)
     if threading.current_thread() is threading.main_thread():
         previous = signal.getsignal(signal.SIGTERM)
         signal.signal(signal.SIGTERM, _on_sigterm_factory(previous))

@@ -17,13 +17,12 @@ from collections.abc import Callable, Mapping
 from . import values as _values
 from .alerts import announce, make_alert
 from .backend import Backend, RunIdentity
-from .enums import LEVEL_ORDER, AlertLevel
+from .enums import END_STATUSES, LEVEL_ORDER, AlertLevel, RunStatus
 from .run_config import Config
 from .writer import ConfigUpdate, Writer
 
 FINISH_TIMEOUT_S = 30.0
 FAIL_FLUSH_DEADLINE_S = 2.0
-_END_STATUSES = ("finished", "failed")
 
 
 class Run:
@@ -35,7 +34,7 @@ class Run:
         self.name = identity.name
         self.group = group
         self.resumed = identity.resumed
-        self.status = "running"
+        self.status = RunStatus.RUNNING.value
         self.pid = os.getpid()
         self.config = Config(identity.config, self._config_changed)
         self._backend = backend
@@ -50,17 +49,25 @@ class Run:
         self._end_listeners: list[Callable[[Run], None]] = []  # called after finish() (live widgets)
         self._end_lock = threading.Lock()
         self.stop_requested = False  # True once a stop request from outside arrived
+        # Set by compat and the framework integrations: a clean interpreter exit finishes this run
+        # (`finished`, as trackio does) instead of failing it. Exceptions and SIGTERM still fail it.
+        self.finish_at_exit = False
         self._writer = Writer(backend, self._on_stop_request, label=self.id)
 
     # -- writing ---------------------------------------------------------------------------
 
     def log(self, metrics: Mapping[str, object], step: int | None = None) -> None:
         """Queue one step of metrics (floats, ints, NumPy/0-d tensor scalars, or JSON-able values)."""
-        if self.status != "running":
+        if self.status != RunStatus.RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
         numbers, texts = _values.split(metrics, self._known_keys)
         if step is not None and (type(step) is not int or step < 0):
             step = _check_step(step)
+        media = None
+        if texts is not None:  # media objects travel among the non-numeric values
+            media = [(k, v) for k, v in texts.items() if type(v) is not str]
+            if media:
+                texts = _encode_media(texts, media)
         lock = self._lock  # acquire/release: a third of `with lock:` on CPython 3.11; nothing below raises
         lock.acquire()
         if step is None:
@@ -71,6 +78,8 @@ class Run:
         lock.release()
         now = time.time()
         self._writer.queue.append((step, now, numbers, texts))
+        if media:
+            self._writer.queue.extend(encoded(step, now) for encoded in media)
         watchers = self._watchers
         if watchers is not None and numbers:
             try:
@@ -104,7 +113,7 @@ class Run:
 
         `webhook_url` sends this alert there (whatever its level) instead of the run's webhook.
         """
-        if self.status != "running":
+        if self.status != RunStatus.RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; its alerts can no longer be stored")
         if webhook_url is not None:
             from .webhooks import check_url
@@ -127,7 +136,7 @@ class Run:
         """Register a watcher on `metric` (see `trackio_nb.watch`); rules are validated first."""
         from .watchers import WatcherSet
 
-        if self.status != "running":
+        if self.status != RunStatus.RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
         with self._lock:
             if self._watchers is None:
@@ -146,6 +155,9 @@ class Run:
         return self._stop.is_set()
 
     def _config_changed(self, config: dict) -> None:
+        # Called by Config before a change takes effect: an ended run refuses it, so nothing is lost silently.
+        if self.status != "running":
+            raise RuntimeError(f"run {self.name!r} is {self.status}; its config can no longer be changed")
         self._writer.put(ConfigUpdate(config))
 
     def flush(self, timeout: float | None = None) -> bool:
@@ -156,12 +168,12 @@ class Run:
 
     def finish(self, status: str = "finished") -> None:
         """Store everything queued, then mark the run `finished` (or `failed`)."""
-        if status not in _END_STATUSES:
+        if status not in END_STATUSES:
             raise ValueError(f"status must be 'finished' or 'failed', got {status!r}")
         with self._end_lock:
-            if self.status != "running":
+            if self.status != RunStatus.RUNNING:
                 return
-            if status == "failed":
+            if status == RunStatus.FAILED:
                 self._fail_locked(FINISH_TIMEOUT_S)
             else:
                 self.status = status
@@ -175,12 +187,12 @@ class Run:
     def fail_fast(self) -> None:
         """The failure path (exception, SIGTERM, exit without finish): status first, 2 s flush."""
         with self._end_lock:
-            if self.status == "running":
+            if self.status == RunStatus.RUNNING:
                 self._fail_locked(FAIL_FLUSH_DEADLINE_S)
 
     def _fail_locked(self, deadline: float) -> None:
-        self.status = "failed"
-        self._backend.set_status("failed", time.time(), durable=True)
+        self.status = RunStatus.FAILED.value
+        self._backend.set_status(RunStatus.FAILED.value, time.time(), durable=True)
         left = self._writer.close(deadline)
         self._report_left(left)
         self._release()
@@ -208,6 +220,16 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<trackio_nb.Run project={self.project!r} name={self.name!r} id={self.id!r} status={self.status!r}>"
+
+
+def _encode_media(texts: dict, media: list) -> dict | None:
+    """Encode the media among `texts` (in this thread, before any step is taken: a bad one stores
+    nothing); `media` becomes the record makers, and the plain texts are returned (None if none)."""
+    from .media.base import encoder
+
+    media[:] = [encoder(key, obj) for key, obj in media]
+    plain = {k: v for k, v in texts.items() if type(v) is str}
+    return plain or None
 
 
 def _check_step(step: object) -> int:

@@ -17,18 +17,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .enums import AlertLevel, AlertReason
+from .presentation import json_float, jsonable
 from .values import check_key
 
 MODES = ("min", "max")
 CUSTOM_ALERT_KEYS = frozenset({"title", "text", "level", "data", "stop"})
 _NO_ALERTS: tuple = ()
-
-
-def json_number(value: float) -> float | str:
-    """The value as JSON can hold it: a float, or "nan" / "inf" / "-inf"."""
-    if value == value and value not in (math.inf, -math.inf):
-        return value
-    return "nan" if value != value else ("inf" if value > 0 else "-inf")
 
 
 def _fmt(value: float) -> str:
@@ -138,10 +132,10 @@ class Watcher:
     # -- the alerts each rule raises ------------------------------------------------------
 
     def _data(self, value: float, step: int, reason: AlertReason, **figures: Any) -> dict:
-        return {"metric": self.metric, "value": json_number(value), "step": step, "reason": reason.value, **figures}
+        return jsonable({"metric": self.metric, "value": value, "step": step, "reason": reason.value, **figures})
 
     def _nan_alert(self, value: float, step: int) -> dict:
-        shown = json_number(value)
+        shown = json_float(value)
         return {
             "title": f"{self.metric} is {shown}",
             "text": f"{self.metric} = {shown} at step {step}",
@@ -239,7 +233,7 @@ class Watcher:
         extra = item.get("data")
         if extra is not None and not isinstance(extra, Mapping):
             raise TypeError(f"{where}: alert 'data' must be a dict, got {type(extra).__name__}")
-        data = {**(extra or {}), **self._data(value, step, AlertReason.CUSTOM)}
+        data = jsonable({**(extra or {}), **self._data(value, step, AlertReason.CUSTOM)})
         return {
             "title": item["title"],
             "text": item.get("text"),

@@ -15,10 +15,10 @@ import sys
 import threading
 import time
 import urllib.request
-from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
 from .enums import LEVEL_ORDER, parse_level
+from .presentation import iso_utc
 from .storage.records import AlertRecord
 
 TIMEOUT_S = 5.0
@@ -65,7 +65,7 @@ def kind_of(url: str) -> str:
 def payload_for(url: str, alert: AlertRecord, project: str, run_name: str) -> dict:
     """The JSON body for `url`: Slack's `text`/`blocks`, Discord's `embeds`, or the alert itself."""
     kind = kind_of(url)
-    when = datetime.fromtimestamp(alert.timestamp, tz=timezone.utc).isoformat()
+    when = iso_utc(alert.timestamp)
     where = f"{project} / {run_name}" + (f" @ step {alert.step}" if alert.step is not None else "")
     if kind == "slack":
         head = f"{_SLACK_EMOJI[alert.level]} *[{alert.level.upper()}] {alert.title}*"

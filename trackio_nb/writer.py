@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable
 
 from .backend import Backend
-from .storage.records import AlertRecord, LogEntry
+from .storage.records import AlertRecord, LogEntry, MediaRecord
 from .storage.status import HEARTBEAT_INTERVAL_S
 
 FLUSH_INTERVAL_S = 0.1
@@ -50,6 +50,7 @@ class Writer:
         self._closing = threading.Event()
         self._logs: list[LogEntry] = []
         self._alerts: list[AlertRecord] = []
+        self._media: list[MediaRecord] = []
         self._config: dict | None = None
         self._barriers: list[_Barrier] = []
         self._reported_error = False
@@ -78,7 +79,7 @@ class Writer:
         return self._thread.is_alive()
 
     def pending(self) -> int:
-        return len(self.queue) + len(self._logs) + len(self._alerts) + (self._config is not None)
+        return len(self.queue) + len(self._logs) + len(self._alerts) + len(self._media) + (self._config is not None)
 
     def _loop(self) -> None:
         next_heartbeat = 0.0
@@ -111,15 +112,17 @@ class Writer:
                 self._logs.append(item)
             elif type(item) is AlertRecord:
                 self._alerts.append(item)
+            elif type(item) is MediaRecord:
+                self._media.append(item)
             elif type(item) is ConfigUpdate:
                 self._config = item.config
             else:
                 self._barriers.append(item)
-        if self._logs or self._alerts or self._config is not None:
-            ok = self._guard(self.backend.write, self._logs, self._alerts, self._config, ok=True)
+        if self._logs or self._alerts or self._media or self._config is not None:
+            ok = self._guard(self.backend.write, self._logs, self._alerts, self._config, self._media, ok=True)
             if not ok:
                 return False
-            self._logs, self._alerts, self._config = [], [], None
+            self._logs, self._alerts, self._media, self._config = [], [], [], None
         for barrier in self._barriers:
             barrier.done.set()
         self._barriers.clear()

@@ -13,21 +13,19 @@ import sys
 from .errors import CliError, UsageError
 
 PROG = "trackio-nb"
-FEATURE_COMMANDS = ("report", "export", "serve", "sync")
+FEATURE_COMMANDS = ("report", "export", "serve", "sync", "mcp")
 
 
-def _input_error(exc: BaseException, args) -> str | None:
-    """The one-line message for an error caused by input or data, or None for a bug."""
-    import os
+def input_error_message(exc: BaseException, project: str | None = None, remote: bool = False) -> str | None:
+    """The one-line message for an error caused by input or data, or None for a bug (CLI and MCP)."""
     import sqlite3
 
-    project = getattr(args, "project", None)
-    remote = bool(getattr(args, "server", None) or os.environ.get("TRACKIO_NB_SERVER"))
+    from ..errors import TrackioNbError
 
     if isinstance(exc, sqlite3.Error):
         where = f"project {project!r}" if project else "the database"
         return f"cannot read {where}: {exc}"
-    if isinstance(exc, (LookupError, ValueError, OSError)) or (remote and isinstance(exc, TypeError)):
+    if isinstance(exc, (TrackioNbError, LookupError, ValueError, OSError)) or (remote and isinstance(exc, TypeError)):
         return str(exc) or type(exc).__name__
     httpx = sys.modules.get("httpx")
     if httpx is not None and isinstance(exc, httpx.HTTPError):
@@ -37,14 +35,21 @@ def _input_error(exc: BaseException, args) -> str | None:
     return None
 
 
+def _input_error(exc: BaseException, args) -> str | None:
+    import os
+
+    remote = bool(getattr(args, "server", None) or os.environ.get("TRACKIO_NB_SERVER"))
+    return input_error_message(exc, getattr(args, "project", None), remote)
+
+
 def _fail(message: str, code: int) -> int:
     print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
     return code
 
 
 def _execute(args) -> int:
+    from ..presentation import dumps
     from . import human
-    from .jsonout import dumps
 
     if args.command in FEATURE_COMMANDS:
         from . import features
@@ -103,4 +108,4 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(message, 1)
 
 
-__all__ = ["CliError", "UsageError", "main"]
+__all__ = ["CliError", "UsageError", "input_error_message", "main"]

@@ -1,7 +1,8 @@
-"""The read commands (list, get, best, compare, summary) and stop: each returns its JSON document.
+"""The read commands (list, get, best, compare, summary) and stop: flags in, JSON document out.
 
-All go through `trackio_nb.readers.reader_for` and, for best/compare/summary, the Polars
-functions in `trackio_nb.analysis`, the ones the report and the server use.
+Each turns its parsed flags into typed arguments (a bad value is a CliError naming the flag)
+and calls the function of `trackio_nb.documents` that builds the document, the same one
+the MCP server calls, so `--json` and the MCP tools return the same text.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ import argparse
 import os
 from typing import Any
 
-from .. import analysis
-from ..api import alert_dicts, iso, resolve_run
+from .. import analysis, documents
+from ..enums import LEVELS, REASONS
 from ..readers import Reader, reader_for
 from . import flags
 from .features import require
@@ -25,126 +26,71 @@ def open_reader(args: argparse.Namespace) -> Reader:
     return reader_for(server, args.token or os.environ.get("TRACKIO_NB_TOKEN") or None)
 
 
-def _run_row(reader: Reader, project: str, name_or_id: str) -> dict[str, Any]:
-    return resolve_run(reader.runs(project), project, name_or_id)
-
-
 def list_projects(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
-    return {"projects": reader.projects()}
+    return documents.list_projects(reader)
 
 
 def list_runs(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
-    runs = reader.runs(args.project)
-    return {
-        "project": args.project,
-        "runs": [
-            {
-                "id": row["id"],
-                "run": row["name"],
-                "group": row["group"],
-                "status": row["status"],
-                "created_at": iso(row["created_at"]),
-                "finished_at": iso(row["finished_at"]),
-            }
-            for row in runs.iter_rows(named=True)
-        ],
-    }
+    return documents.list_runs(reader, args.project)
 
 
 def list_metrics(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
-    row = _run_row(reader, args.project, args.run) if args.run is not None else None
-    metrics = reader.metrics(args.project, None if row is None else [row["id"]])
-    return {
-        "project": args.project,
-        "run": None if row is None else row["name"],
-        "run_id": None if row is None else row["id"],
-        "metrics": metrics,
-    }
+    return documents.list_metrics(reader, args.project, args.run)
 
 
 def list_alerts(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
-    level = flags.choice("--level", args.level, flags.LEVELS)
-    reason = flags.choice("--reason", args.reason, flags.REASONS)
-    since = flags.since(args.since)
-    after_id = flags.non_negative_int("--after-id", args.after_id)
-    row = _run_row(reader, args.project, args.run) if args.run is not None else None
-    frame = reader.alerts(args.project, None if row is None else [row["id"]], level, reason, since, after_id)
-    alerts = alert_dicts(frame)
-    return {
-        "project": args.project,
-        "run": None if row is None else row["name"],
-        "run_id": None if row is None else row["id"],
-        "level": level,
-        "reason": reason,
-        "since": None if since is None else since.isoformat(),
-        "after_id": after_id,
-        "last_id": alerts[-1]["id"] if alerts else (after_id or 0),
-        "alerts": alerts,
-    }
+    return documents.alerts(
+        reader,
+        args.project,
+        run=args.run,
+        level=flags.choice("--level", args.level, LEVELS),
+        reason=flags.choice("--reason", args.reason, REASONS),
+        since=flags.since(args.since),
+        after_id=flags.non_negative_int("--after-id", args.after_id),
+    )
 
 
 get_alerts = list_alerts
 
 
+def list_media(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    return documents.list_media(reader, args.project, args.run, args.key)
+
+
+def get_media(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    step = flags.non_negative_int("--step", args.step)
+    return documents.get_media(reader, args.project, args.run, args.key, step, args.output)
+
+
 def get_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
-    row = _run_row(reader, args.project, args.run)
-    finals = reader.final_values(args.project, [row["id"]], None, "last")
-    steps = [s for s in finals["step"].to_list() if s is not None]
-    return {
-        "project": args.project,
-        "id": row["id"],
-        "run": row["name"],
-        "group": row["group"],
-        "status": row["status"],
-        "config": analysis.config_dict(row["config"]),
-        "created_at": iso(row["created_at"]),
-        "finished_at": iso(row["finished_at"]),
-        "metrics": reader.metrics(args.project, [row["id"]]),
-        "last_values": dict(zip(finals["metric"].to_list(), finals["value"].to_list(), strict=True)),
-        "last_step": max(steps) if steps else None,
-        "num_alerts": reader.alerts(args.project, [row["id"]]).height,
-    }
+    return documents.get_run(reader, args.project, args.run)
 
 
 def get_metric(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
-    row = _run_row(reader, args.project, args.run)
-    if args.metric not in reader.metrics(args.project, [row["id"]]):
-        raise LookupError(
-            f"run {row['name']!r} (id {row['id']}) of project {args.project!r} has no metric {args.metric!r}"
-        )
-    frame = reader.history(args.project, row["id"], [args.metric])
-    values = [
-        {"step": step, "timestamp": None if stamp is None else stamp.isoformat(), "value": value}
-        for step, stamp, value in frame.select("step", "timestamp", args.metric).iter_rows()
-    ]
-    return {"project": args.project, "run": row["name"], "run_id": row["id"], "metric": args.metric, "values": values}
+    return documents.get_metric(reader, args.project, args.run, args.metric)
+
+
+def get_history(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    max_points = flags.non_negative_int("--max-points", args.max_points)
+    return documents.history(reader, args.project, args.run, args.metric, max_points)
 
 
 def best(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     direction = flags.choice("--direction", args.direction, analysis.DIRECTIONS)
     mode = flags.choice("--mode", args.mode, analysis.MODES)
-    return analysis.best(reader, args.project, args.metric, direction, mode, args.include_all)
+    return documents.best(reader, args.project, args.metric, direction, mode, args.include_all)
 
 
 def compare(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     mode = flags.choice("--mode", args.mode, analysis.MODES)
     runs = flags.names("--runs", args.runs)
     metrics = flags.names("--metrics", args.metrics)
-    return analysis.compare(reader, args.project, runs, metrics, mode, args.include_all)
+    return documents.compare(reader, args.project, runs, metrics, mode, args.include_all)
 
 
 def summary(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
-    return analysis.summary(reader, args.project, args.metric)
+    return documents.summary(reader, args.project, args.metric)
 
 
 def stop(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
-    row = _run_row(reader, args.project, args.run)
-    if not reader.stop(args.project, row["id"]):
-        raise LookupError(f"project {args.project!r} has no run with id {row['id']!r}")
-    return {
-        "project": args.project,
-        "run": row["name"],
-        "run_id": row["id"],
-        "status": row["status"],
-        "stop_requested": True,
-    }
+    return documents.stop_run(reader, args.project, args.run)

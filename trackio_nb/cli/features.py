@@ -64,3 +64,11 @@ def export(args: argparse.Namespace) -> dict[str, Any]:
     export_notebook = require("trackio_nb.export", "export_notebook", "export (notebook to HTML)")
     path = export_notebook(args.notebook, args.output, execute=args.execute)
     return {"notebook": args.notebook, "path": str(path)}
+
+
+def mcp(args: argparse.Namespace) -> int:
+    if args.server:
+        require("trackio_nb.remote.client_reader", "RemoteReader", "--server (reading from a tracking server)")
+    from ..mcp_server import serve as serve_mcp
+
+    return serve_mcp(args)

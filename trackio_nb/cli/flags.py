@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
+from ..errors import InvalidValue
+from ..presentation import parse_since
 from .errors import CliError
-
-LEVELS = ("info", "warn", "error")
-REASONS = ("nan_inf", "max_exceeded", "min_exceeded", "spike", "stagnation", "custom")
 
 
 def choice(flag: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -49,16 +48,8 @@ def port(value: str) -> int:
 
 
 def since(value: str | None) -> datetime | None:
-    """An ISO-8601 date or date-time; without a zone it is UTC ("Z" is accepted)."""
-    if value is None:
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
+    """An ISO 8601 date or date-time (the one `since` parser); without a zone it is UTC."""
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(
-            f"--since must be an ISO-8601 date or time such as 2025-01-31T12:00:00Z, got {value!r}"
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+        return parse_since(value)
+    except InvalidValue as exc:
+        raise CliError(f"--{exc}") from None

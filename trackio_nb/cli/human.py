@@ -76,6 +76,26 @@ def list_alerts(doc: dict[str, Any]) -> str:
 get_alerts = list_alerts
 
 
+def list_media(doc: dict[str, Any]) -> str:
+    media = doc["media"]
+    if not media:
+        return "no media"
+    return render(
+        [
+            Column("run", [m["run"] for m in media]),
+            Column("step", [str(m["step"]) for m in media], right=True),
+            Column("key", [m["key"] for m in media]),
+            Column("kind", [m["kind"] for m in media]),
+            Column("caption", [_text(m["caption"]) for m in media]),
+        ],
+        shrink=(0, 2, 4),
+    )
+
+
+def get_media(doc: dict[str, Any]) -> str:
+    return f"wrote {doc['kind']} {doc['key']!r} (step {doc['step']}) of run {doc['run']!r} to {doc['output']}"
+
+
 def get_run(doc: dict[str, Any]) -> str:
     lines = [
         f"run      {doc['run']}",
@@ -98,19 +118,32 @@ def get_run(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def get_metric(doc: dict[str, Any]) -> str:
-    values = doc["values"]
-    head = f"{doc['metric']} of run {doc['run']!r} (id {doc['run_id']}), {len(values)} values"
-    if not values:
-        return head
-    table = render(
+def _values_table(values: list[dict[str, Any]]) -> str:
+    return render(
         [
             Column("step", [number(v["step"]) for v in values], right=True),
             Column("time (UTC)", [_when(v["timestamp"]) for v in values]),
             Column("value", [number(v["value"]) for v in values], right=True),
         ]
     )
-    return f"{head}\n{table}"
+
+
+def get_metric(doc: dict[str, Any]) -> str:
+    values = doc["values"]
+    head = f"{doc['metric']} of run {doc['run']!r} (id {doc['run_id']}), {len(values)} values"
+    if not values:
+        return head
+    return f"{head}\n{_values_table(values)}"
+
+
+def get_history(doc: dict[str, Any]) -> str:
+    parts = [f"history of run {doc['run']!r} (id {doc['run_id']}), at most {doc['max_points']} points per metric"]
+    for series in doc["metrics"]:
+        values = series["values"]
+        parts.append(f"\n{series['metric']}: {len(values)} of {series['num_values']} values")
+        if values:
+            parts.append(_values_table(values))
+    return "\n".join(parts)
 
 
 def best(doc: dict[str, Any]) -> str:

@@ -67,6 +67,10 @@ def _list(commands, common) -> None:
     leaf.add_argument("--project", required=True, help="project name")
     leaf.add_argument("--run", help="only metrics this run logged (id or unique name)")
     _alert_filters(_leaf(kinds, "alerts", "list_alerts", "list alerts, oldest first, with their ids", common))
+    leaf = _leaf(kinds, "media", "list_media", "list logged media (images, tables, ...), oldest first", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", help="only this run (id or unique name)")
+    leaf.add_argument("--key", help="only media logged under this key")
 
 
 def _get(commands, common) -> None:
@@ -79,7 +83,20 @@ def _get(commands, common) -> None:
     leaf.add_argument("--project", required=True, help="project name")
     leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
     leaf.add_argument("--metric", required=True, help="metric name")
+    leaf = _leaf(kinds, "history", "get_history", "a run's metrics, each cut to at most --max-points points", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+    leaf.add_argument("--metric", help="only this metric (default: all the run logged)")
+    leaf.add_argument(
+        "--max-points", default="500", metavar="N", help="points kept per metric: first, last, min, max (500)"
+    )
     _alert_filters(_leaf(kinds, "alerts", "get_alerts", "alerts, oldest first (same as 'list alerts')", common))
+    leaf = _leaf(kinds, "media", "get_media", "write one logged media object to a file", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+    leaf.add_argument("--key", required=True, help="the key it was logged under")
+    leaf.add_argument("--step", metavar="N", help="the step (default: the latest)")
+    leaf.add_argument("-o", "--output", required=True, metavar="FILE", help="file to write")
 
 
 def _best(commands, common) -> None:
@@ -136,14 +153,21 @@ def _serve(commands, common) -> None:
     leaf.add_argument("--public-read", action="store_true", help="allow reads without the token")
 
 
+def _mcp(commands, common) -> None:
+    leaf = commands.add_parser("mcp", help=HELP["mcp"], description=HELP["mcp"])
+    leaf.set_defaults(command="mcp", json=False, token=None)
+    leaf.add_argument("--server", metavar="URL", help="read from a tracking server (env TRACKIO_NB_SERVER)")
+    leaf.add_argument("--dir", metavar="D", help="data directory (default TRACKIO_NB_DIR)")
+
+
 def _sync(commands, common) -> None:
     leaf = _leaf(commands, "sync", "sync", HELP["sync"], common)
     leaf.add_argument("--dir", metavar="D", help="data directory holding outbox/ (default TRACKIO_NB_DIR)")
 
 
 HELP = {
-    "list": "list projects, runs, metrics or alerts",
-    "get": "get one run, one metric's values, or alerts",
+    "list": "list projects, runs, metrics, alerts or media",
+    "get": "get one run, one metric's values, a run's history, alerts, or a media file",
     "best": "the best run by a metric, with the full ranking",
     "compare": "runs side by side: one value per run and metric",
     "summary": "a project at a glance: runs, status, alerts, last values",
@@ -152,6 +176,7 @@ HELP = {
     "export": "export a notebook with its widgets to offline HTML",
     "serve": "run a tracking server over the local data directory",
     "sync": "deliver what the local outbox holds to the server",
+    "mcp": "serve the queries to an agent over the Model Context Protocol (stdio)",
 }
 BUILDERS = {
     "list": _list,
@@ -164,6 +189,7 @@ BUILDERS = {
     "export": _export,
     "serve": _serve,
     "sync": _sync,
+    "mcp": _mcp,
 }
 
 

@@ -11,13 +11,11 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
-import sqlite3
+import mimetypes
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -27,11 +25,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..names import new_run_name
+from ..presentation import dumps, parse_since
 from ..readers import LocalReader
 from ..storage import SCHEMA_VERSION, ProjectNotFound, validate_project
+from ..storage.media_files import check_name
 from ..storage.queries import MODES
+from ..storage.server_store import ServerStore
 from . import wire
-from .store import Stores, UnknownRun, check_batch
+from .store import UnknownRun, check_batch
 
 
 class HTTPError(Exception):
@@ -45,22 +47,33 @@ def _error(status: int, message: str, kind: str, headers: dict | None = None) ->
 
 
 def _json(obj: object, status: int = 200) -> Response:
-    return Response(wire.dumps(obj), status_code=status, media_type="application/json")
+    return Response(dumps(obj, compact=True).encode(), status_code=status, media_type="application/json")
 
 
-def create_app(root: Path, token: str, *, public_read: bool = False, max_body: int = wire.MAX_BODY_BYTES) -> Starlette:
-    """The ASGI app serving the projects under `root`, guarded by `token`."""
+def sqlite_store(root: Path) -> ServerStore:
+    """The server store over SQLite project files under `root` (the default backend)."""
+    from ..storage.sqlite_server import SqliteServerStore
+
+    return SqliteServerStore(root, LocalReader, new_run_name)
+
+
+def create_app(
+    root: Path | None,
+    token: str,
+    *,
+    public_read: bool = False,
+    max_body: int = wire.MAX_BODY_BYTES,
+    store: ServerStore | None = None,
+) -> Starlette:
+    """The ASGI app serving `store` (SQLite files under `root` when not given), guarded by `token`."""
     if not token:
         raise ValueError("the server needs a non-empty token")
     expected = token.encode()
-    stores = Stores(root)
-    local = threading.local()
-
-    def reader() -> LocalReader:
-        r = getattr(local, "reader", None)
-        if r is None:
-            r = local.reader = LocalReader(root)
-        return r
+    if store is None:
+        if root is None:
+            raise ValueError("create_app needs a data directory or a store")
+        store = sqlite_store(root)
+    storage_errors = store.errors
 
     def authorized(request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -84,14 +97,16 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
         except RecursionError:
             raise HTTPError(400, "request body is nested too deeply") from None
 
-    def endpoint(handler: Callable, *, write: bool, with_body: bool = True, open_: bool = False) -> Callable:
+    def endpoint(
+        handler: Callable, *, write: bool, with_body: bool = True, open_: bool = False, query: bool = False
+    ) -> Callable:
         needs_token = not open_ and (write or not public_read)
 
         async def run(request: Request) -> Response:
             if needs_token and not authorized(request):
                 return _error(401, "missing or wrong token", "unauthorized", {"WWW-Authenticate": "Bearer"})
             try:
-                body = await body_json(request) if with_body else None
+                body = await body_json(request) if with_body else dict(request.query_params) if query else None
                 if with_body and not isinstance(body, dict):
                     raise HTTPError(400, "request body must be a JSON object")
                 return await run_in_threadpool(handler, body)
@@ -105,7 +120,7 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
                 return _error(400, str(exc), wire.KIND_TYPE)
             except (ValueError, OverflowError) as exc:
                 return _error(400, str(exc), wire.KIND_VALUE)
-            except sqlite3.Error as exc:
+            except storage_errors as exc:
                 traceback.print_exc(file=sys.stderr)
                 return _error(503, f"storage error: {exc}", "storage")
 
@@ -114,22 +129,20 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
     # -- writes ----------------------------------------------------------------------------
 
     def batches(body: dict) -> Response:
-        batch = check_batch(body)
-        store = stores.get(batch["project"])
-        return _json(store.apply(batch))
+        return _json(store.apply(check_batch(body)))
 
     def heartbeat(body: dict) -> Response:
         # The server's clock, not the client's: readers compare heartbeats with the server's
         # time, and a training machine's clock may be off by minutes.
         project, run_id = _str(body, "project"), _str(body, "run_id")
-        return _json({"stop": stores.existing(project).heartbeat(run_id, time.time())})
+        return _json({"stop": store.heartbeat(project, run_id, time.time())})
 
     def stop_requested(body: dict) -> Response:
         project, run_id = _str(body, "project"), _str(body, "run_id")
-        return _json({"stop": stores.existing(project).stop_requested(run_id)})
+        return _json({"stop": store.stop_requested(project, run_id)})
 
     def stop(body: dict) -> Response:
-        return _json({"stopped": reader().stop(_str(body, "project"), _str(body, "run_id"))})
+        return _json({"stopped": store.request_stop(_str(body, "project"), _str(body, "run_id"), time.time())})
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -137,34 +150,34 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
         return _json({"status": "ok", "version": __version__, "schema_version": SCHEMA_VERSION})
 
     def projects(_body: None) -> Response:
-        return _json({"projects": reader().projects()})
+        return _json({"projects": store.projects()})
 
     def q_runs(body: dict) -> Response:
-        return _frame(reader().runs(_str(body, "project")))
+        return _frame(store.runs(_str(body, "project")))
 
     def q_metrics(body: dict) -> Response:
-        return _json({"metrics": reader().metrics(_str(body, "project"), _str_list(body, "run_ids"))})
+        return _json({"metrics": store.metrics(_str(body, "project"), _str_list(body, "run_ids"))})
 
     def q_final_values(body: dict) -> Response:
         mode = body.get("mode", "last")
         if mode not in MODES:
             raise HTTPError(400, f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        df = reader().final_values(_str(body, "project"), _str_list(body, "run_ids"), _str_list(body, "metrics"), mode)
+        df = store.final_values(_str(body, "project"), _str_list(body, "run_ids"), _str_list(body, "metrics"), mode)
         return _frame(df)
 
     def q_history(body: dict) -> Response:
-        return _frame(reader().history(_str(body, "project"), _str(body, "run_id"), _str_list(body, "metrics")))
+        return _frame(store.history(_str(body, "project"), _str(body, "run_id"), _str_list(body, "metrics")))
 
     def q_alerts(body: dict) -> Response:
         since = body.get("since")
         if since is not None:
             if not isinstance(since, str):
                 raise HTTPError(400, "'since' must be an ISO-8601 string or null")
-            since = datetime.fromisoformat(since)
+            since = parse_since(since)
         after_id = body.get("after_id")
         if after_id is not None and type(after_id) is not int:
             raise HTTPError(400, "'after_id' must be an integer or null")
-        df = reader().alerts(
+        df = store.alerts(
             _str(body, "project"),
             _str_list(body, "run_ids"),
             _opt_str(body, "level"),
@@ -181,13 +194,26 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
             if value is not None and type(value) is not int:
                 raise HTTPError(400, f"{field!r} must be an integer or null")
             cursors[field] = value
-        tail = reader().tail(
+        tail = store.tail(
             _str(body, "project"),
             metrics=_str_list(body, "metrics"),
             exclude_run_ids=_str_list(body, "exclude_run_ids") or (),
             **cursors,
         )
         return _json(wire.tail_dict(tail))
+
+    def q_media(body: dict) -> Response:
+        after_id = body.get("after_id")
+        if after_id is not None and type(after_id) is not int:
+            raise HTTPError(400, "'after_id' must be an integer or null")
+        df = store.media(_str(body, "project"), _str_list(body, "run_ids"), _opt_str(body, "key"), after_id)
+        return _frame(df)
+
+    def media_file(query: dict) -> Response:
+        project, name = _str(query, "project"), check_name(_str(query, "file"))
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        headers = {"Cache-Control": "private, max-age=31536000, immutable"}  # content-addressed
+        return Response(store.media_file(project, name), media_type=content_type, headers=headers)
 
     api = wire.API
     routes = [
@@ -203,16 +229,18 @@ def create_app(root: Path, token: str, *, public_read: bool = False, max_body: i
         Route(f"{api}/query/history", endpoint(q_history, write=False), methods=["POST"]),
         Route(f"{api}/query/alerts", endpoint(q_alerts, write=False), methods=["POST"]),
         Route(f"{api}/query/tail", endpoint(q_tail, write=False), methods=["POST"]),
+        Route(f"{api}/query/media", endpoint(q_media, write=False), methods=["POST"]),
+        Route(f"{api}/media-file", endpoint(media_file, write=False, with_body=False, query=True), methods=["GET"]),
     ]
     # Health stays open (for load balancers and proxies) even when reads need the token.
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
         yield
-        stores.close()
+        store.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.stores = stores
+    app.state.store = store
     return app
 
 

@@ -26,10 +26,12 @@ from pathlib import Path
 import httpx
 
 from ..backend import RunIdentity, RunSpec
+from ..enums import RunStatus
 from ..names import new_run_id, new_run_name
-from ..storage.records import AlertRecord, LogEntry
+from ..storage.records import AlertRecord, LogEntry, MediaRecord
 from . import wire
 from .delivery import JSON_HEADERS, OK, RETRY, deliver_orphans, send_batch
+from .media_wire import encode_media
 from .outbox import OutboxFile, outbox_dir, reject
 from .transport import make_client, normalize_url, raise_for
 
@@ -119,16 +121,25 @@ class RemoteBackend:
             _say(f"trackio_nb: cannot resume {spec.name!r} while {self.server_url} is unreachable; starting a new run")
         return RunIdentity(run_id, name, 0, resumed=False, config=dict(spec.config))
 
-    def write(self, logs: Sequence[LogEntry], alerts: Sequence[AlertRecord], config: dict | None) -> None:
-        if not logs and not alerts and config is None:
+    def write(
+        self,
+        logs: Sequence[LogEntry],
+        alerts: Sequence[AlertRecord],
+        config: dict | None,
+        media: Sequence[MediaRecord] = (),
+    ) -> None:
+        if not logs and not alerts and config is None and not media:
             return
         alert_dicts = [_alert_dict(a) for a in alerts]
-        for body, steps, n_alerts in self._encode(list(logs), alert_dicts, config):
+        bodies = self._encode(list(logs), alert_dicts, config) if logs or alerts or config is not None else []
+        if media:
+            bodies += self._encode_media(list(media))
+        for body, steps, n_alerts in bodies:
             self._drain()
             self._submit(body, steps, n_alerts, timeout=SEND_TIMEOUT_S, lock_wait=None)
 
     def set_status(self, status: str, finished_at: float | None, *, durable: bool = False) -> None:
-        if status == "failed":
+        if status == RunStatus.FAILED:
             self._failing = True
         batch = {
             "id": self._batch_id(),
@@ -210,6 +221,30 @@ class RemoteBackend:
             return self._encode(logs[:half], alerts, config) + self._encode(logs[half:], [], None)
         path = reject(self._directory, batch, f"larger than {MAX_BATCH_BYTES} bytes")
         _say(f"trackio_nb: one logged step of run {self.name!r} is too large to send; it is kept in {path}")
+        return []
+
+    def _encode_media(self, media: list[MediaRecord]) -> list[tuple[bytes, int, int]]:
+        """Write batches carrying logged media (rows + files), each under MAX_BATCH_BYTES."""
+        rows, blobs = encode_media(media)
+        batch = {
+            "id": self._batch_id(),
+            "kind": "write",
+            "project": self.project,
+            "run_id": self.run_id,
+            "logs": [],
+            "alerts": [],
+            "config": None,
+            "media": rows,
+            "blobs": blobs,
+        }
+        body = wire.dumps(batch)
+        if len(body) <= MAX_BATCH_BYTES:
+            return [(body, 0, 0)]
+        if len(media) > 1:
+            half = len(media) // 2
+            return self._encode_media(media[:half]) + self._encode_media(media[half:])
+        path = reject(self._directory, batch, f"larger than {MAX_BATCH_BYTES} bytes")
+        _say(f"trackio_nb: a logged {media[0].kind} of run {self.name!r} is too large to send; it is kept in {path}")
         return []
 
     def _submit(self, body: bytes, steps: int, alerts: int, *, timeout: float, lock_wait: float | None) -> None:

@@ -7,11 +7,16 @@ the same answers remotely as locally. Errors come back as the same Python types.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 import polars as pl
 
+from ..presentation import iso_utc
+from ..storage.media_files import check_blob, check_name, write_blobs
 from . import wire
 from .delivery import JSON_HEADERS
 from .transport import make_client, normalize_url, raise_for
@@ -27,10 +32,12 @@ class RemoteReader:
     def close(self) -> None:
         self._http.close()
 
-    def _request(self, method: str, path: str, payload: dict | None = None) -> httpx.Response:
+    def _request(
+        self, method: str, path: str, payload: dict | None = None, params: dict | None = None
+    ) -> httpx.Response:
         try:
             if payload is None:
-                response = self._http.request(method, path)
+                response = self._http.request(method, path, params=params)
             else:
                 response = self._http.request(method, path, content=wire.dumps(payload), headers=JSON_HEADERS)
         except httpx.HTTPError as exc:
@@ -76,13 +83,31 @@ class RemoteReader:
             "run_ids": run_ids,
             "level": level,
             "reason": reason,
-            "since": None if since is None else since.isoformat(),
+            "since": iso_utc(since),
             "after_id": after_id,
         }
         return self._frame("alerts", payload)
 
     def stop(self, project: str, run_id: str) -> bool:
         return self._request("POST", "/stop", {"project": project, "run_id": run_id}).json()["stopped"]
+
+    def media(
+        self, project: str, run_ids: list[str] | None = None, key: str | None = None, after_id: int | None = None
+    ) -> pl.DataFrame:
+        return self._frame("media", {"project": project, "run_ids": run_ids, "key": key, "after_id": after_id})
+
+    def media_file(self, project: str, name: str) -> bytes:
+        """One media file's bytes from the server, checked against its content address."""
+        data = self._request("GET", "/media-file", params={"project": project, "file": check_name(name)}).content
+        check_blob(name, data)
+        return data
+
+    def media_path(self, project: str, name: str) -> Path:
+        """A local copy of a server's media file, fetched once into a content-addressed cache."""
+        path = media_cache_dir() / check_name(name)
+        if not path.exists():
+            write_blobs(media_cache_dir(), {name: self.media_file(project, name)})
+        return path
 
     def tail(
         self,
@@ -102,3 +127,9 @@ class RemoteReader:
             "exclude_run_ids": list(exclude_run_ids),
         }
         return wire.tail_from_dict(self._request("POST", "/query/tail", payload).json())
+
+
+def media_cache_dir() -> Path:
+    """Where media files read from servers are kept (TRACKIO_NB_MEDIA_CACHE, else a temp folder)."""
+    override = os.environ.get("TRACKIO_NB_MEDIA_CACHE")
+    return Path(override) if override else Path(tempfile.gettempdir()) / "trackio_nb-media-cache"

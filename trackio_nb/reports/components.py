@@ -7,22 +7,20 @@ model shim: a CompareChart per metric and the AlertStream.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from typing import Any
 
-from ..widgets.jsonable import json_safe
+from ..presentation import run_labels
 from .data import ReportData
 
 
-def run_labels(runs: list[dict[str, Any]]) -> dict[str, str]:
-    """Legend label per run id: the name, plus the id where two runs share a name."""
-    counts = Counter(r["name"] for r in runs)
-    return {r["id"]: r["name"] if counts[r["name"]] == 1 else f"{r['name']} ({r['id']})" for r in runs}
+def report_labels(data: ReportData) -> dict[str, str]:
+    """Legend label per run id of the report's runs (`presentation.run_labels`)."""
+    return run_labels((r["id"], r["name"]) for r in data.runs)
 
 
 def chart_state(data: ReportData, metric: str, spec: dict[str, Any]) -> dict[str, Any]:
     """CompareChart state for one metric: the downsampled series of every run that logged it."""
-    labels = run_labels(data.runs)
+    labels = report_labels(data)
     series = [
         {"run_id": s["run_id"], "run": labels[s["run_id"]], "metric": metric, "x": s["steps"], "y": s["values"]}
         for s in data.series.get(metric, [])
@@ -41,22 +39,8 @@ def chart_state(data: ReportData, metric: str, spec: dict[str, Any]) -> dict[str
 
 def alert_state(data: ReportData) -> dict[str, Any]:
     """AlertStream state holding every alert of the report's runs."""
-    labels = run_labels(data.runs)
-    alerts = [
-        {
-            "id": a["id"],
-            "run": labels.get(a["run_id"], a["run"]),
-            "run_id": a["run_id"],
-            "timestamp": a["timestamp"],
-            "step": a["step"],
-            "level": a["level"],
-            "title": a["title"],
-            "text": a["text"],
-            "reason": a["reason"],
-            "data": json_safe(a["data"]) if a["data"] is not None else {},
-        }
-        for a in data.alerts
-    ]
+    labels = report_labels(data)
+    alerts = [{**a, "run": labels.get(a["run_id"], a["run"])} for a in data.alerts]
     return {"project": data.project, "seq": 0, "error": "", "run": None, "level": "", "alerts": alerts}
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from ..analysis import candidate_runs, rank, select_runs
+from ..presentation import alert_dicts
 from ..readers import FINAL_SCHEMA, Reader
 from .downsample import downsample
 
@@ -188,7 +189,7 @@ def collect(
     numeric = [m for m in chosen if any(m in finals[rid] for rid in run_ids)]
     best = {m: b for m in numeric if (b := _best(frame, last, m)) is not None}
     alerts_frame = reader.alerts(project, run_ids) if run_ids else None
-    alerts = [] if alerts_frame is None else _alert_rows(alerts_frame)
+    alerts = [] if alerts_frame is None else alert_dicts(alerts_frame)
     widest = max((sum(1 for rid in run_ids if m in finals[rid]) for m in numeric), default=1)
     per_series = int(min(MAX_SERIES_POINTS, max(MIN_SERIES_POINTS, CHART_POINTS // widest)))
     data = ReportData(
@@ -214,11 +215,3 @@ def _primary(metrics: list[str], wanted: list[str] | None) -> str | None:
     if wanted:
         return next((m for m in wanted if m in metrics), metrics[0])
     return next((m for m in metrics if "loss" in m.lower()), metrics[0])
-
-
-def _alert_rows(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    rows = []
-    for row in frame.iter_rows(named=True):
-        data = json.loads(row["data"]) if row["data"] else None
-        rows.append({**row, "data": data, "reason": data.get("reason") if isinstance(data, dict) else None})
-    return rows

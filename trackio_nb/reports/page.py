@@ -7,13 +7,13 @@ escapes `<`, `>` and `&` as `\\u003c`-style sequences, and inlined script source
 
 from __future__ import annotations
 
-import json
 import re
 from html import escape
 from importlib import resources
 from typing import Any
 
-from .components import run_labels
+from ..presentation import dumps
+from .components import report_labels
 from .data import ReportData
 from .static import alert_timeline, header, run_table
 
@@ -27,7 +27,7 @@ def asset(name: str) -> str:
 
 def script_json(value: Any) -> str:
     """JSON safe inside `<script type="application/json">`: no `<`, `>` or `&` characters."""
-    text = json.dumps(value, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
+    text = dumps(value, compact=True)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
@@ -39,7 +39,7 @@ def inline_script(source: str) -> str:
 def _chart_sections(data: ReportData) -> str:
     if not data.metrics:
         return '<p class="tnbr-empty">No numeric metrics to chart.</p>'
-    labels = run_labels(data.runs)
+    labels = report_labels(data)
     boxes = []
     for index, metric in enumerate(data.metrics):
         lines = len(data.series.get(metric, []))

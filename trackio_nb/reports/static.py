@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from datetime import datetime, timezone
 from html import escape
 from typing import Any
 
+from ..enums import LEVELS, STATUSES
+from ..presentation import alert_reason, human_time
 from .data import ReportData
 
-STATUS_ORDER = ("running", "finished", "failed")
-LEVEL_ORDER = ("error", "warn", "info")
+STATUS_ORDER = STATUSES
+LEVEL_ORDER = tuple(reversed(LEVELS))
 
 
 def fmt_value(value: Any) -> str:
@@ -39,10 +40,10 @@ def fmt_value(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=repr)
 
 
-def fmt_time(epoch: float | None) -> str:
+def fmt_time(epoch: float | str | None) -> str:
     if epoch is None:
         return "—"
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{human_time(epoch)} UTC"
 
 
 def _counts(items: list[str], order: tuple[str, ...]) -> str:
@@ -138,7 +139,7 @@ def alert_timeline(data: ReportData) -> str:
             f"<td>{escape(alert['run'])}</td>"
             f'<td class="tnbr-num">{escape(fmt_value(alert["step"]))}</td>'
             f'<td><span class="tnbr-level tnbr-{escape(alert["level"])}">{escape(alert["level"])}</span></td>'
-            f"<td>{escape(alert['reason'] or '')}</td>"
+            f"<td>{escape(alert_reason(alert) or '')}</td>"
             f'<td class="tnbr-title">{escape(alert["title"])}</td>'
             f"<td>{escape(alert['text'] or '')}</td>"
             f'<td><code class="tnbr-data">{escape(shown)}</code></td>'

@@ -5,10 +5,11 @@ This package imports nothing from the rest of trackio_nb; every surface reads th
 demand: readers never pay for sqlite-utils).
 """
 
+from ..enums import STATUSES
 from .connection import ProjectNotFound, connect
 from .paths import data_dir, project_file_name, project_path, validate_project
 from .schema import SCHEMA_VERSION
-from .status import FAILED, FINISHED, RUNNING, STATUSES, effective_status
+from .status import FAILED, FINISHED, RUNNING, effective_status
 
 __all__ = [
     "FAILED",

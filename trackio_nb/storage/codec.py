@@ -40,3 +40,12 @@ def unpack_floats(blob: bytes) -> array:
     if not _LITTLE:
         a.byteswap()
     return a
+
+
+def text_value(json_text: str | None) -> str | None:
+    """A stored non-numeric value as history() shows it: a logged string as itself, anything else as JSON text."""
+    if json_text is None or not json_text.startswith('"'):
+        return json_text
+    import json
+
+    return json.loads(json_text)

@@ -14,6 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 import polars as pl
 
+from ..enums import LEVELS
+from .codec import text_value
 from .status import effective_status
 
 RUN_SCHEMA = {
@@ -50,8 +52,8 @@ ALERT_SCHEMA = {
     "data": pl.String,
 }
 MODES = ("last", "min", "max")
+RESERVED = ("step", "timestamp")  # history() columns, never metric names
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LEVELS = ("info", "warn", "error")
 
 
 def _frame(conn: sqlite3.Connection, sql: str, params: Sequence, schema: dict) -> pl.DataFrame:
@@ -146,11 +148,13 @@ def history(conn: sqlite3.Connection, run_key: int, metrics: Sequence[str] | Non
     """A run's logged values: `step`, `timestamp` (UTC) and one column per metric.
 
     With `metrics`, only those columns. When a step was logged twice, the later value wins.
-    Metrics that only ever held non-numeric values come back as JSON text columns.
+    Metrics that only ever held non-numeric values come back as text columns: a logged string
+    as itself, other values (lists, dicts, booleans) as their JSON text. Metrics named `step` or
+    `timestamp` (refused by log() today, possible in older files) are left out.
     """
     import numpy as np  # here, not at module level: aggregate queries (CLI start-up) never pay for NumPy
 
-    names = list(metrics) if metrics is not None else metric_names(conn, [run_key])
+    names = [n for n in (metrics if metrics is not None else metric_names(conn, [run_key])) if n not in RESERVED]
     keys = dict(conn.execute("SELECT name, key FROM metric_names").fetchall())
     wanted = {keys[n]: n for n in names if n in keys}
     arrays: dict[str, tuple[list, list, list]] = {}
@@ -174,7 +178,7 @@ def history(conn: sqlite3.Connection, run_key: int, metrics: Sequence[str] | Non
             [run_key, *params],
         ).fetchall()
         texts = pl.DataFrame(
-            [(wanted[k], s, t, v) for k, s, t, v in rows],
+            [(wanted[k], s, t, text_value(v)) for k, s, t, v in rows],
             schema={"metric": pl.String, "step": pl.Int64, "timestamp": pl.Float64, "value": pl.String},
             orient="row",
         )
@@ -271,4 +275,50 @@ def alerts(
         f" FROM alerts a JOIN runs r ON r.key = a.run_key {where} ORDER BY a.id{tail}",
         params,
         ALERT_SCHEMA,
+    )
+
+
+MEDIA_SCHEMA = {
+    "id": pl.Int64,
+    "run_id": pl.String,
+    "run": pl.String,
+    "step": pl.Int64,
+    "timestamp": pl.Float64,
+    "key": pl.String,
+    "kind": pl.String,
+    "caption": pl.String,
+    "value": pl.String,
+    "file": pl.String,
+    "meta": pl.String,
+}
+
+
+def media(
+    conn: sqlite3.Connection,
+    *,
+    run_keys: Sequence[int] | None = None,
+    key: str | None = None,
+    after_id: int | None = None,
+) -> pl.DataFrame:
+    """Logged media rows in id order (`after_id` is a cursor for live readers); `value` and `meta` are JSON text."""
+    clauses, params = [], []
+    if run_keys is not None:
+        if not run_keys:
+            return pl.DataFrame(schema=MEDIA_SCHEMA)
+        clause, p = _in("m.run_key", run_keys)
+        clauses.append(clause)
+        params += p
+    if key is not None:
+        clauses.append("m.key = ?")
+        params.append(key)
+    if after_id is not None:
+        clauses.append("m.id > ?")
+        params.append(after_id)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    return _frame(
+        conn,
+        "SELECT m.id, r.id, r.name, m.step, m.timestamp, m.key, m.kind, m.caption, m.value, m.file, m.meta"
+        f" FROM media m JOIN runs r ON r.key = m.run_key {where} ORDER BY m.id",
+        params,
+        MEDIA_SCHEMA,
     )

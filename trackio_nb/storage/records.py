@@ -39,3 +39,22 @@ class SeriesState:
 
     metric_keys: dict[str, int] = field(default_factory=dict)
     last_steps: dict[int, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MediaRecord:
+    """One logged media object, encoded in the caller's thread; the writer stores its files and row.
+
+    `value` is JSON text (or None), `file` the name of the row's own file (or None), `blobs`
+    every file the row needs as {content-addressed name: bytes}, `meta` JSON text (or None).
+    """
+
+    step: int
+    timestamp: float
+    key: str
+    kind: str
+    caption: str | None
+    value: str | None
+    file: str | None
+    blobs: dict[str, bytes]
+    meta: str | None

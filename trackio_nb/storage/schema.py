@@ -88,6 +88,26 @@ V3 = """
 CREATE TABLE applied_batches (id TEXT PRIMARY KEY, applied_at REAL NOT NULL) WITHOUT ROWID;
 """
 
+V4 = """
+-- Logged media (images, tables, histograms, text, audio, video, traces), one row per key and step.
+-- Small objects are inline JSON in `value`, files live content-addressed in the project's media
+-- folder beside the database: `file` is the row's own file, `files` (JSON list) every file it uses.
+CREATE TABLE media (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_key INTEGER NOT NULL REFERENCES runs (key),
+    step INTEGER NOT NULL,
+    timestamp REAL NOT NULL,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    caption TEXT,
+    value TEXT,
+    file TEXT,
+    files TEXT,
+    meta TEXT
+);
+CREATE INDEX media_by_run ON media (run_key, key, step);
+"""
+
 
 def _v1(conn: sqlite3.Connection) -> None:
     _run_script(conn, V1)
@@ -106,6 +126,11 @@ def _v3(conn: sqlite3.Connection) -> None:
     _run_script(conn, V3)
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Add the table of logged media."""
+    _run_script(conn, V4)
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the open transaction; run statement by statement instead.
     for statement in script.split(";"):
@@ -113,7 +138,7 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import socket
 
+from ..enums import RunStatus
+
 HEARTBEAT_INTERVAL_S = 2.0
 STALE_AFTER_S = 10.0
 LOST_AFTER_S = 300.0
 
-RUNNING, FINISHED, FAILED = "running", "finished", "failed"
-STATUSES = (RUNNING, FINISHED, FAILED)
+RUNNING, FINISHED, FAILED = RunStatus.RUNNING.value, RunStatus.FINISHED.value, RunStatus.FAILED.value
 
 HOST = socket.gethostname()
 

@@ -16,8 +16,10 @@ import sqlite_utils
 
 from .codec import pack_floats, pack_ints
 from .connection import connect
-from .records import AlertRecord, LogEntry, RunRecord, SeriesState
+from .media_files import write_blobs
+from .records import AlertRecord, LogEntry, MediaRecord, RunRecord, SeriesState
 from .schema import write_summary_from_chunks
+from .status import RUNNING
 from .summary import summarize
 
 
@@ -61,7 +63,7 @@ def create_run(db: sqlite_utils.Database, run: RunRecord) -> int:
                 "id": run.id,
                 "name": run.name,
                 "group_name": run.group,
-                "status": "running",
+                "status": RUNNING,
                 "config": json.dumps(run.config, allow_nan=True),
                 "created_at": run.created_at,
                 "heartbeat_at": run.created_at,
@@ -84,7 +86,7 @@ def resume_run(db: sqlite_utils.Database, key: int, *, host: str, pid: int, now:
         db.table("runs").update(
             key,
             {
-                "status": "running",
+                "status": RUNNING,
                 "finished_at": None,
                 "heartbeat_at": now,
                 "host": host,
@@ -99,24 +101,31 @@ def resume_run(db: sqlite_utils.Database, key: int, *, host: str, pid: int, now:
     ).fetchall():
         state.last_steps[metric_key] = last_step
         top = max(top, last_step)
-    row = db.execute("SELECT max(step) FROM text_values WHERE run_key = ?", [key]).fetchone()
-    if row[0] is not None:
-        top = max(top, row[0])
+    for table in ("text_values", "media"):
+        row = db.execute(f"SELECT max(step) FROM {table} WHERE run_key = ?", [key]).fetchone()
+        if row[0] is not None:
+            top = max(top, row[0])
     return top + 1, state
+
+
+@contextmanager
+def synced(conn: sqlite3.Connection, on: bool = True) -> Iterator[None]:
+    """Commits inside are synced to disk before they return (PRAGMA synchronous = FULL)."""
+    if on:
+        conn.execute("PRAGMA synchronous = FULL")
+    try:
+        yield
+    finally:
+        if on:
+            conn.execute("PRAGMA synchronous = NORMAL")
 
 
 def set_status(
     db: sqlite_utils.Database, key: int, status: str, finished_at: float | None, *, durable: bool = False
 ) -> None:
     """Set a run's status; with `durable`, the commit is synced to disk before returning."""
-    if durable:
-        db.execute("PRAGMA synchronous = FULL")
-    try:
-        with transaction(db.conn):
-            db.table("runs").update(key, {"status": status, "finished_at": finished_at})
-    finally:
-        if durable:
-            db.execute("PRAGMA synchronous = NORMAL")
+    with synced(db.conn, durable), transaction(db.conn):
+        db.table("runs").update(key, {"status": status, "finished_at": finished_at})
 
 
 def set_config(db: sqlite_utils.Database, key: int, config: dict) -> None:
@@ -207,13 +216,21 @@ def write_batch(
     state: SeriesState,
     logs: Sequence[LogEntry],
     alerts: Sequence[AlertRecord] = (),
+    media: Sequence[MediaRecord] = (),
+    media_folder: Path | None = None,
 ) -> None:
-    """Store a batch of logged steps and alerts in one transaction.
+    """Store a batch of logged steps, alerts and media rows in one transaction.
+
+    Media files are written to `media_folder` first (content-addressed, so a retried batch
+    rewrites nothing), then every row in one transaction: a batch lands whole or not at all.
 
     Numeric values become one packed chunk per metric plus a merged summary row; a series
     that saw a step again (a replaced value) has its summary recomputed from its chunks.
     """
     series, texts = _group(logs)
+    if media:
+        for record in media:
+            write_blobs(media_folder, record.blobs)
     with transaction(db.conn):
         _metric_keys(db, state, [*series, *(t[0] for t in texts)])
         chunks = []
@@ -264,3 +281,89 @@ def write_batch(
                 }
                 for a in alerts
             )
+        if media:
+            _insert_media(db.conn, run_key, media)
+
+
+def _insert_media(conn: sqlite3.Connection, run_key: int, media: Sequence[MediaRecord]) -> None:
+    conn.executemany(
+        "INSERT INTO media (run_key, step, timestamp, key, kind, caption, value, file, files, meta)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                run_key,
+                m.step,
+                m.timestamp,
+                m.key,
+                m.kind,
+                m.caption,
+                m.value,
+                m.file,
+                json.dumps(sorted(m.blobs)) if m.blobs else None,
+                m.meta,
+            )
+            for m in media
+        ],
+    )
+
+
+def delete_media_rows(conn: sqlite3.Connection, run_keys: Sequence[int] | None) -> list[str]:
+    """Delete the media rows of these runs (all when None); returns the files no row uses any more.
+
+    Call inside the transaction that deletes the runs, and remove the returned files with
+    `media_files.remove_blobs` after it commits (a rollback then loses no file).
+    """
+    if run_keys is None:
+        doomed = conn.execute("SELECT files FROM media WHERE files IS NOT NULL").fetchall()
+        conn.execute("DELETE FROM media")
+    else:
+        marks = ",".join("?" * len(run_keys))
+        doomed = conn.execute(
+            f"SELECT files FROM media WHERE files IS NOT NULL AND run_key IN ({marks})", list(run_keys)
+        ).fetchall()
+        conn.execute(f"DELETE FROM media WHERE run_key IN ({marks})", list(run_keys))
+    names = {name for (files,) in doomed for name in json.loads(files)}
+    if not names:
+        return []
+    kept = {
+        name
+        for (files,) in conn.execute("SELECT files FROM media WHERE files IS NOT NULL")
+        for name in json.loads(files)
+    }
+    return sorted(names - kept)
+
+
+# -- what the tracking server's SQLite store asks of a project database -------------------------
+
+
+def batch_applied(conn: sqlite3.Connection, batch_id: str) -> bool:
+    """True when a server already applied the batch with this id."""
+    return conn.execute("SELECT 1 FROM applied_batches WHERE id = ?", (batch_id,)).fetchone() is not None
+
+
+def record_batch(conn: sqlite3.Connection, batch_id: str, now: float) -> None:
+    """Record a batch id as applied (inside the transaction that stores the batch)."""
+    conn.execute("INSERT INTO applied_batches (id, applied_at) VALUES (?, ?)", (batch_id, now))
+
+
+def run_key(conn: sqlite3.Connection, run_id: str) -> int | None:
+    row = conn.execute("SELECT key FROM runs WHERE id = ?", (run_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def run_identity(conn: sqlite3.Connection, run_id: str) -> tuple[str, str, dict] | None:
+    """(id, name, config) of the run with this id, or None."""
+    row = conn.execute("SELECT id, name, config FROM runs WHERE id = ?", (run_id,)).fetchone()
+    return None if row is None else (row[0], row[1], json.loads(row[2]))
+
+
+def run_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+
+
+def series_state(conn: sqlite3.Connection, key: int) -> SeriesState:
+    """A run's series state rebuilt from its summaries (a restarted server, a resumed run)."""
+    state = SeriesState()
+    for metric_key, last_step in conn.execute("SELECT metric_key, last_step FROM summaries WHERE run_key = ?", (key,)):
+        state.last_steps[metric_key] = last_step
+    return state

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime, timezone
 from typing import Any
 
 import polars as pl
 import traitlets
 
+from ..enums import LEVELS as ALERT_LEVELS
+from ..presentation import alert_dict, alert_reason, human_time, select_run_ids
 from . import assets, html
 from .base import LiveWidget
 from .hub import Entry
-from .jsonable import json_safe
 
-LEVELS = ("", "info", "warn", "error")
+LEVELS = ("", *ALERT_LEVELS)
 
 
 class AlertStream(LiveWidget):
@@ -36,14 +35,20 @@ class AlertStream(LiveWidget):
         super().__init__(project, run=run, level=level, **source)
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
-        frame = self._feed.all_alerts() if initial else self._feed.alerts
+        feed = self._feed
+        frame = feed.all_alerts() if initial else feed.alerts
+        rows = [row for row in frame.iter_rows(named=True) if row["id"] > self._cursor]
+        if self.run is not None and rows:  # by id, or a name only one run has (ambiguity is an error, not a merge)
+            runs = pl.DataFrame(
+                [(rid, r["name"]) for rid, r in feed.runs.items()],
+                schema={"id": pl.String, "name": pl.String},
+                orient="row",
+            )
+            wanted = set(select_run_ids(runs, self.project, [self.run], missing_ok=True))
+            rows = [row for row in rows if row["run_id"] in wanted]
+        new = [alert_dict(row) for row in rows]
         if frame.height:
-            frame = frame.filter(pl.col("id") > self._cursor)
-            if self.run is not None:
-                frame = frame.filter((pl.col("run") == self.run) | (pl.col("run_id") == self.run))
-        new = [_alert(a) for a in frame.iter_rows(named=True)]
-        if new:
-            self._cursor = new[-1]["id"]
+            self._cursor = max(self._cursor, frame["id"].max())
         self._alerts.extend(new)
         if full or initial:
             self._sync_full(alerts=list(self._alerts))
@@ -62,29 +67,10 @@ class AlertStream(LiveWidget):
                 a["text"],
                 a["run"],
                 a["step"],
-                a["reason"],
-                datetime.fromtimestamp(a["timestamp"], tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+                alert_reason(a),
+                human_time(a["timestamp"]),
             ]
             for a in reversed(self._alerts)
         ]
         headers = ["level", "title", "text", "run", "step", "reason", "time"]
         return html.table(f"{self.project}: alerts", headers, rows, "no alerts")
-
-
-def _alert(row: dict) -> dict:
-    data = json.loads(row["data"]) if row["data"] else {}
-    if not isinstance(data, dict):
-        data = {"value": data}
-    reason = data.get("reason")
-    return {
-        "id": row["id"],
-        "run": row["run"],
-        "run_id": row["run_id"],
-        "timestamp": row["timestamp"],
-        "step": row["step"],
-        "level": row["level"],
-        "title": row["title"],
-        "text": row["text"],
-        "reason": reason if isinstance(reason, str) else None,
-        "data": json_safe(data),
-    }

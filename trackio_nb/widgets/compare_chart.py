@@ -8,17 +8,18 @@ clicked in any chart or run table of the same project, all without asking the ke
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
+import polars as pl
 import traitlets
 from ipywidgets import widget_serialization
 
+from ..presentation import json_float, run_labels, select_run_ids
 from . import assets, html
 from .base import LiveWidget
 from .bundle import VegaBundle, shared_bundle
 from .hub import Entry
-from .jsonable import cell_value, pack_column
+from .jsonable import pack_column
 from .spec import X_MODES, specs
 
 Key = tuple[str, str]  # (run_id, metric)
@@ -83,7 +84,7 @@ class CompareChart(LiveWidget):
             raise ValueError(f"x must be one of {', '.join(X_MODES)}, got {x!r}")
         if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing < 1:
             raise ValueError(f"smoothing must be a number in [0, 1), got {smoothing!r}")
-        self._runs = set(runs) if runs is not None else None
+        self._runs = list(runs) if runs is not None else None
         self._store: dict[Key, _Series] = {}
         self._labels: dict[str, str] = {}
         self._wanted: set[str] = set()
@@ -104,10 +105,14 @@ class CompareChart(LiveWidget):
         relabel = False
         if initial or feed.changed_runs:
             runs = [(rid, r["name"]) for rid, r in feed.runs.items()]
-            labels = _labels(runs)
+            labels = run_labels(runs)
             relabel = any(self._labels.get(rid, label) != label for rid, label in labels.items())
             self._labels = labels
-            self._wanted = {rid for rid, name in runs if self._runs is None or rid in self._runs or name in self._runs}
+            if self._runs is None:
+                self._wanted = set(labels)
+            else:  # by id or a name only one run has: ambiguity is an error, never a merge
+                frame = pl.DataFrame(runs, schema={"id": pl.String, "name": pl.String}, orient="row")
+                self._wanted = set(select_run_ids(frame, self.project, self._runs, missing_ok=True))
         fresh: dict[Key, tuple[list, list, list]] = {}
         points = feed.history(metrics) if initial else feed.points
         if points.height:
@@ -171,7 +176,7 @@ class CompareChart(LiveWidget):
 
     def _html(self) -> str:
         rows = [
-            [self._labels.get(rid, rid), metric, len(s.steps), s.steps[-1], cell_value(s.ys[-1])]
+            [self._labels.get(rid, rid), metric, len(s.steps), s.steps[-1], json_float(s.ys[-1])]
             for (rid, metric), s in self._store.items()
             if s.steps
         ]
@@ -191,9 +196,3 @@ def _metric_list(metric: str | None, metrics: list[str] | None) -> list[str]:
     if isinstance(metrics, str) or not all(isinstance(m, str) and m for m in metrics):
         raise TypeError("metrics must be a list of metric names")
     return list(dict.fromkeys(metrics))
-
-
-def _labels(runs: list[tuple[str, str]]) -> dict[str, str]:
-    """Legend labels: the run name, with a short id when two runs share a name."""
-    counts = Counter(name for _, name in runs)
-    return {rid: name if counts[name] == 1 else f"{name} ({rid[:6]})" for rid, name in runs}

@@ -119,7 +119,7 @@ class Hub:
 
     def feed(self, widget: Subscriber) -> ProjectFeed:
         """The shared feed of a widget's project (made and first polled on first use)."""
-        key = (widget.source, widget.project)
+        key = (getattr(widget, "source", None), getattr(widget, "project", None))  # (None: its __init__ failed)
         feed = self.feeds.get(key)
         if feed is None:
             feed = self.feeds[key] = ProjectFeed(self.reader(widget.source), widget.project)
@@ -199,8 +199,13 @@ class Hub:
     def detach(self, widget: Subscriber) -> None:
         if widget in self.subscribers:
             self.subscribers.remove(widget)
-        used = {(w.source, w.project) for w in self.subscribers}
-        for key in [k for k in self.feeds if k not in used]:
+        self._retry_at.pop(id(widget), None)  # a later widget may get the same id()
+        key = (getattr(widget, "source", None), getattr(widget, "project", None))  # (None: its __init__ failed)
+        feed = self.feeds.get(key)
+        # Only the widget's own feed, and only if nobody uses it: a widget collected (ipywidgets
+        # closes it in __del__) while another attaches must not take the new one's feed away.
+        mine = feed is not None and feed is getattr(widget, "_feed", None)
+        if mine and not any((w.source, w.project) == key for w in self.subscribers):
             del self.feeds[key]
         if not self.subscribers:  # nobody to feed: stop tapping log(), start afresh next time
             for rid in list(self.live):

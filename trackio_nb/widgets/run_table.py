@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any
 
 import traitlets
 
+from ..presentation import human_time, json_float
 from ..reports.data import differing_keys, flatten_config
 from . import assets, html
 from .base import LiveWidget
 from .hub import HUB, Entry
-from .jsonable import cell_value
 
 
 class RunTable(LiveWidget):
@@ -110,7 +109,7 @@ class RunTable(LiveWidget):
                 r["status"],
                 r["group"],
                 r["last_step"],
-                _iso(r["created_at"]),
+                human_time(r["created_at"]),
                 None if r["duration_s"] is None else f"{r['duration_s']:.0f}s",
                 *(r["config"].get(c) for c in self._config_columns),
                 *(r["metrics"].get(c) for c in self._columns),
@@ -122,7 +121,7 @@ class RunTable(LiveWidget):
 
 def _row(run: dict, columns: list[str], last: dict, live, config_columns: list[str], config: dict) -> dict:
     last_step = run["last_step"]
-    metrics = {c: cell_value(last[c][0]) if c in last else None for c in columns}
+    metrics = {c: _cell(last[c][0]) if c in last else None for c in columns}
     stamps = [v[2] for v in last.values() if v[2] is not None]
     last_ts = max(stamps) if stamps else None
     if live is not None and live.last_step is not None:
@@ -130,7 +129,7 @@ def _row(run: dict, columns: list[str], last: dict, live, config_columns: list[s
         last_ts = live.last_timestamp
         for c in columns:
             if c in live.last_values:
-                metrics[c] = cell_value(live.last_values[c])
+                metrics[c] = _cell(live.last_values[c])
     end = run["finished_at"] if run["finished_at"] is not None else last_ts
     return {
         "id": run["id"],
@@ -152,9 +151,9 @@ def _config_cell(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return cell_value(value)
+        return json_float(value)
     return json.dumps(value, sort_keys=True, default=repr)
 
 
-def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+def _cell(value: float | None) -> float | str | None:
+    return None if value is None else json_float(value)

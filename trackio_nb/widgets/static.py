@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from ..presentation import dumps
 from . import assets
 from .bundle import vega_bundle
 
@@ -130,7 +130,7 @@ def notebook_page_html(nb: Mapping, title: str = "trackio_nb notebook") -> str:
 def _page(items: list[dict], title: str) -> str:
     needs_vega = any("spec" in item["state"] for item in items)
     payload = {"vega": vega_bundle() if needs_vega else "", "widgets": items}
-    data = json.dumps(payload, allow_nan=False, separators=(",", ":"))
+    data = dumps(payload, compact=True)
     data = data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     return (
         '<!doctype html>\n<html><head><meta charset="utf-8">'

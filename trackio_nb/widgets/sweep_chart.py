@@ -13,12 +13,12 @@ from typing import Any
 import traitlets
 from ipywidgets import widget_serialization
 
+from ..presentation import run_labels
 from ..reports.data import flatten_config
 from ..storage.queries import MODES
 from . import assets, html
 from .base import LiveWidget
 from .bundle import VegaBundle, shared_bundle
-from .compare_chart import _labels
 from .hub import Entry
 from .spec import sweep_spec
 
@@ -58,7 +58,7 @@ class SweepChart(LiveWidget):
             candidates = [rid for rid in candidates if feed.runs[rid]["status"] in ENDED]
         fresh = []
         if candidates:
-            labels = _labels([(rid, r["name"]) for rid, r in feed.runs.items()])
+            labels = run_labels([(rid, r["name"]) for rid, r in feed.runs.items()])
             values = self._reader.final_values(self.project, candidates, [self.metric], self.mode)
             for rid, value in values.select("run_id", "value").iter_rows():
                 config = flatten_config(feed.runs[rid]["config"])

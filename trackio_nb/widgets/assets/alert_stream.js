@@ -8,9 +8,9 @@ function node(tag, className, text) {
   return e;
 }
 
-function formatTime(epoch) {
-  if (epoch === null || epoch === undefined) return "";
-  return new Date(epoch * 1000).toISOString().replace("T", " ").slice(0, 19);
+function formatTime(iso) {
+  if (iso === null || iso === undefined) return "";
+  return new Date(iso).toISOString().replace("T", " ").slice(0, 19);
 }
 
 const LEVELS = ["", "info", "warn", "error"];
@@ -57,7 +57,8 @@ function render({ model, el }) {
       node("span", "tnb-alert-title", a.title),
       node("span", "tnb-muted", `${a.run}${a.step === null ? "" : " · step " + a.step}`),
     );
-    if (a.reason) head.appendChild(node("span", "tnb-muted tnb-alert-reason", a.reason));
+    const reason = a.data && typeof a.data.reason === "string" ? a.data.reason : null;
+    if (reason) head.appendChild(node("span", "tnb-muted tnb-alert-reason", reason));
     head.appendChild(node("span", "tnb-muted", formatTime(a.timestamp)));
     li.appendChild(head);
     if (a.text) li.appendChild(node("div", "tnb-alert-text", a.text));

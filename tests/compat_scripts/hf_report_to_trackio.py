@@ -1,0 +1,86 @@
+"""Hugging Face Trainer runs on a tiny BERT (2 layers, hidden 32, random weights, 16 in-memory examples).
+
+argv[1] = "report": report_to="trackio" after trackio_nb.compat.install("trackio"); train,
+evaluate, predict, then exit without finishing the run (as Transformers leaves it).
+"nan": TrackioNbCallback with a NaN watcher; the loss turns NaN at step 3.
+"raise": TrackioNbCallback; the model raises at step 3 and the script dies of it.
+argv[2]: output_dir.
+"""
+
+import sys
+
+import torch
+
+import trackio_nb.compat
+
+trackio_nb.compat.install("trackio")
+
+from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments  # noqa: E402
+
+torch.manual_seed(0)
+MODE = sys.argv[1]
+
+
+class Data(torch.utils.data.Dataset):
+    def __init__(self, n: int) -> None:
+        g = torch.Generator().manual_seed(n)
+        self.ids = torch.randint(5, 60, (n, 8), generator=g)
+        self.labels = torch.randint(0, 2, (n,), generator=g)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"input_ids": self.ids[i], "attention_mask": torch.ones(8, dtype=torch.long), "labels": self.labels[i]}
+
+
+class NanAfter(BertForSequenceClassification):
+    calls = 0
+
+    def forward(self, **kwargs):
+        out = super().forward(**kwargs)
+        if self.training:
+            NanAfter.calls += 1
+            if NanAfter.calls >= 3 and MODE == "raise":
+                raise RuntimeError("boom at step 3")
+            if NanAfter.calls >= 3:
+                out.loss = out.loss * float("nan")
+        return out
+
+
+config = BertConfig(
+    vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, num_labels=2
+)
+model = (BertForSequenceClassification if MODE == "report" else NanAfter)(config)
+args = TrainingArguments(
+    output_dir=sys.argv[2],
+    project="hf-compat",
+    run_name=f"{MODE}-run",
+    report_to="trackio" if MODE == "report" else "none",
+    logging_nan_inf_filter=False,
+    per_device_train_batch_size=4,
+    per_device_eval_batch_size=4,
+    num_train_epochs=2 if MODE == "report" else 5,
+    logging_steps=1,
+    eval_strategy="epoch",
+    save_strategy="no",
+    learning_rate=1e-3,
+    use_cpu=True,
+    disable_tqdm=True,
+    dataloader_num_workers=0,
+    remove_unused_columns=False,
+)
+callbacks = []
+if MODE != "report":
+    from trackio_nb.integrations.transformers import TrackioNbCallback
+
+    callbacks.append(TrackioNbCallback(watch={"loss": dict(nan=True)}))
+trainer = Trainer(model=model, args=args, train_dataset=Data(16), eval_dataset=Data(8), callbacks=callbacks)
+trainer.train()
+print("GLOBAL_STEP", trainer.state.global_step)
+if MODE == "report":
+    trainer.evaluate()
+    trainer.predict(Data(8))
+import json  # noqa: E402
+
+print("LOG_HISTORY", json.dumps(trainer.state.log_history))

@@ -1,0 +1,133 @@
+"""Media through a tracking server: same rows and bytes as local, exactly once across a server kill."""
+
+from __future__ import annotations
+
+import textwrap
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+import trackio_nb as tnb
+from tests.remote_support import HTTP, TOKEN, ServerProcess, client_env, local_files, spawn, wait_for_line, wait_until
+from trackio_nb.storage import project_path
+from trackio_nb.storage.media_files import media_dir
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+    proc = ServerProcess(tmp_path / "server").start()
+    yield proc
+    proc.stop()
+
+
+def _frame(step: int) -> np.ndarray:
+    """Five distinct images, chosen by step: the server must keep five files however many steps."""
+    return np.full((3, 2, 3), (step % 5) * 50, dtype=np.uint8)
+
+
+def test_remote_media_round_trip_and_file_endpoint(server, data_dir):
+    with tnb.init("rmedia", server_url=server.url, token=TOKEN) as run:
+        run.log({"loss": 0.5, "img": tnb.Image(_frame(1), caption="one"), "h": tnb.Histogram([1, 2, 2], num_bins=2)})
+        run.log({"tab": tnb.Table(columns=["i", "im"], data=[[1, tnb.Image(_frame(2))]]), "md": tnb.Markdown("*m*")})
+    assert local_files(data_dir, "*.db*") == []  # nothing stored locally in remote mode
+    rows = {r["key"]: r for r in tnb.Api(server.url, TOKEN).run("rmedia", run.id).media()}
+    assert [(r["step"], r["kind"]) for r in rows.values()] == [
+        (0, "image"),
+        (0, "histogram"),
+        (1, "table"),
+        (1, "markdown"),
+    ]
+    with PILImage.open(rows["img"]["path"]) as image:
+        assert np.array_equal(np.asarray(image), _frame(1))
+    assert rows["img"]["caption"] == "one"
+    assert rows["h"]["value"] == {"bins": [1.0, 1.5, 2.0], "values": [1, 2]}
+    cell = rows["tab"]["value"]["data"][0][1]
+    with PILImage.open(cell["path"]) as image:
+        assert np.array_equal(np.asarray(image), _frame(2))
+    assert rows["md"]["value"] == "*m*"
+    name = tnb.Api(server.url, TOKEN)._reader.media("rmedia")["file"][0]
+    url = f"{server.url}/api/v1/media-file"
+    assert HTTP.get(url, params={"project": "rmedia", "file": name}).status_code == 401
+    ok = HTTP.get(url, params={"project": "rmedia", "file": name}, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert (ok.status_code, ok.headers["content-type"], ok.content[:4]) == (200, "image/png", b"\x89PNG")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    bad = HTTP.get(url, params={"project": "rmedia", "file": "../rmedia.db"}, headers=auth)
+    assert (bad.status_code, bad.json()["error"]) == (400, "not a media file name: '../rmedia.db'")
+    missing = HTTP.get(url, params={"project": "rmedia", "file": "00/" + "0" * 64 + ".png"}, headers=auth)
+    assert missing.status_code == 404
+
+
+def test_server_rejects_a_blob_whose_bytes_do_not_match_its_name(server):
+    import base64
+    import json
+
+    run = tnb.init("forged", server_url=server.url, token=TOKEN)
+    name = "ab/" + "ab" * 32 + ".png"
+    batch = {
+        "id": "forge-1",
+        "kind": "write",
+        "project": "forged",
+        "run_id": run.id,
+        "media": [{"step": 0, "timestamp": 1.0, "key": "x", "kind": "image", "file": name, "files": [name]}],
+        "blobs": {name: base64.b64encode(b"not those bytes").decode()},
+    }
+    reply = HTTP.post(
+        f"{server.url}/api/v1/batches", content=json.dumps(batch), headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert (reply.status_code, reply.json()["error"]) == (
+        400,
+        f"media file {name!r}: content does not match its sha256",
+    )
+    run.finish()
+    assert tnb.Api(server.url, TOKEN).run("forged", run.id).media() == []
+
+
+def test_media_survive_a_server_killed_mid_run_exactly_once(server, tmp_path, data_dir):
+    stop_file = tmp_path / "stop-now"
+    code = textwrap.dedent(
+        f"""
+        import os, time, numpy as np, trackio_nb as tnb
+        run = tnb.init("mkill", name="survivor")
+        print("id", run.id, flush=True)
+        step = 0
+        while not os.path.exists({str(stop_file)!r}):
+            img = np.full((3, 2, 3), (step % 5) * 50, dtype=np.uint8)
+            tnb.log({{"x": 2.0 * step, "img": tnb.Image(img, caption=str(step))}})
+            step += 1
+            time.sleep(0.005)
+        tnb.finish()
+        print("steps", step, flush=True)
+        """
+    )
+    proc, out, err = spawn(code, client_env(server, data_dir), tmp_path / "logs", "mkill")
+    try:
+        run_id = wait_for_line(out, "id ", proc).split()[1]
+        api = tnb.Api(server.url, TOKEN)
+
+        def stored() -> int:
+            return api._reader.media("mkill").height
+
+        wait_until(lambda: stored() >= 50)
+        server.kill()
+        wait_until(lambda: "cannot reach" in err.read_text(), timeout=15)
+        server.start()  # same port, same directory: the outbox drains into it
+        before = stored()
+        wait_until(lambda: stored() > before + 50, timeout=30)
+        stop_file.write_text("")
+        steps = int(wait_for_line(out, "steps", proc).split()[1])
+        assert proc.wait(30) == 0, err.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    rows = api.run("mkill", run_id).media("img")
+    assert [r["step"] for r in rows] == list(range(steps))  # each step once: nothing lost, nothing twice
+    assert [r["caption"] for r in rows] == [str(s) for s in range(steps)]
+    for row in rows[:7]:
+        with PILImage.open(row["path"]) as image:
+            assert np.array_equal(np.asarray(image), _frame(row["step"]))
+    files = [p for p in media_dir(project_path("mkill", server.root)).rglob("*") if p.is_file()]
+    assert len(files) == 5  # content-addressed: five distinct images, five files
+    assert api.run("mkill", run_id).history("x")["step"].to_list() == list(range(steps))
+    assert local_files(data_dir, "*.jsonl") == []

@@ -1,0 +1,4 @@
+"""Framework integrations: `transformers.TrackioNbCallback`, `lightning.TrackioNbLogger`.
+
+Each module imports its framework only when imported itself.
+"""

@@ -1,0 +1,56 @@
+"""A framework's run: opened once, finished when the framework ends training, re-opened by
+name when the framework logs again afterwards (evaluate/predict/validate after fit)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .. import session
+from ..tracked_run import Run
+
+
+class FrameworkRun:
+    """Holds the run a callback or logger writes to; every run it opens finishes at a clean exit."""
+
+    def __init__(
+        self,
+        project: str | None,
+        name: str | None,
+        init_kwargs: Mapping[str, Any],
+        watch: Mapping[str, Mapping[str, Any]] | None,
+    ) -> None:
+        self.project = project
+        self.name = name
+        self._init_kwargs = dict(init_kwargs)
+        self._watch = {metric: dict(rules) for metric, rules in (watch or {}).items()}
+        self.run: Run | None = None
+        self.owned = False  # True when this object started the run (then it also ends it)
+
+    def open(self, project: str, name: str | None, config: Mapping[str, Any] | None = None) -> Run:
+        """The current run when one is running (started by the user, or by report_to="trackio"),
+        else a new one (or the one this object finished, resumed by name)."""
+        current = session.current_run()
+        if self.run is not None and self.run is current and current.status == "running":
+            return current
+        if current is not None and current.status == "running" and self.run is None:
+            self.run, self.owned = current, False
+        else:
+            resume = "allow" if self.run is not None else self._init_kwargs.pop("resume", "never")
+            name = self.run.name if self.run is not None else name
+            self.run = session.init(project, name, config=config, resume=resume, **self._init_kwargs)
+            self.owned = True
+        self.run.finish_at_exit = True
+        for metric, rules in self._watch.items():
+            self.run.watch(metric, **rules)
+        return self.run
+
+    def finish(self, status: str = "finished") -> None:
+        """End the run if this object started it (a run the user started is theirs to finish)."""
+        run = self.run
+        if run is None or not self.owned or run.status != "running":
+            return
+        if session.current_run() is run:
+            session.finish(status)
+        else:
+            run.finish(status)
