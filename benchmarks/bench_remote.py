@@ -1,12 +1,20 @@
 """Remote mode benchmark: one server's ingest rate from concurrent clients, and log() cost.
 
     python benchmarks/bench_remote.py [--clients 8] [--steps 20000] [--metrics 10] [--repeat 3]
+    python benchmarks/bench_remote.py --db postgres [--clients 8] [--steps 20000] [--repeat 3]
 
 Prints medians over `--repeat` rounds:
 - ingest: values/s a server on loopback stores from N client processes logging at once
   (wall time from the clients' start until every value is stored, checked exactly);
 - log(): microseconds per call in the calling thread, remote vs local, and their ratio.
 Targets (issue 7): >= 200,000 values/s ingested; remote log() as cheap as local.
+
+With `--db postgres` (a throwaway PostgreSQL cluster from Debian's binaries, as the tests
+start it): ingest side by side for the SQLite server, one replica and two replicas on one
+PostgreSQL database (clients split between replicas), then the final-values query over
+100 runs x 20 metrics x 5,000 steps through each server, and the read path measured both
+ways (psycopg binary rows vs ADBC Arrow). Targets (issue 16): >= 1 M values/s with two
+replicas; final values <= 50 ms through the server.
 """
 
 from __future__ import annotations
@@ -38,34 +46,52 @@ CLIENT = textwrap.dedent(
 )
 
 
-def ingest_round(root: Path, clients: int, steps: int, metrics: int) -> tuple[float, float]:
+_CHECKS = (
+    "SELECT sum(n) FROM chunks",
+    "SELECT count(*), min(count), max(count) FROM summaries",
+    "SELECT min(applied_at), max(applied_at) FROM applied_batches",
+)
+
+
+def ingest_round(
+    root: Path, clients: int, steps: int, metrics: int, database: str | None = None, replicas: int = 1
+) -> tuple[float, float]:
     """(seconds from starting `clients` processes until every value is stored,
-    seconds from the server applying the first write batch to applying the last)."""
-    server = ServerProcess(root / "server").start()
+    seconds from the server applying the first write batch to applying the last).
+
+    With `database` (a PostgreSQL URL), `replicas` servers share it; client i talks to replica i % replicas.
+    """
+    servers = [ServerProcess(root / f"server{r}", database=database).start() for r in range(replicas)]
     try:
-        env = {**os.environ, "TRACKIO_NB_DIR": str(root / "client"), "TRACKIO_NB_SERVER": server.url}
-        env["TRACKIO_NB_TOKEN"] = TOKEN
         start = time.perf_counter()
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", CLIENT, str(steps), str(metrics), f"c{i}"], env=env, stderr=subprocess.PIPE
+        procs = []
+        for i in range(clients):
+            env = {**os.environ, "TRACKIO_NB_DIR": str(root / "client"), "TRACKIO_NB_SERVER": servers[i % replicas].url}
+            env["TRACKIO_NB_TOKEN"] = TOKEN
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", CLIENT, str(steps), str(metrics), f"c{i}"], env=env, stderr=subprocess.PIPE
+                )
             )
-            for i in range(clients)
-        ]
         for proc in procs:
             _, err = proc.communicate(600)
             if proc.returncode != 0:
                 raise RuntimeError(err.decode())
         elapsed = time.perf_counter() - start
-        with server.db("bench") as conn:
-            stored = conn.execute("SELECT sum(n) FROM chunks").fetchone()[0]
-            counts = conn.execute("SELECT count(*), min(count), max(count) FROM summaries").fetchone()
-            first, last = conn.execute("SELECT min(applied_at), max(applied_at) FROM applied_batches").fetchone()
-        if stored != clients * steps * metrics or counts != (clients * metrics, steps, steps):
+        if database is None:
+            with servers[0].db("bench") as conn:
+                stored, counts, (first, last) = (tuple(conn.execute(q).fetchone()) for q in _CHECKS)
+        else:
+            import psycopg
+
+            with psycopg.connect(database) as conn:
+                stored, counts, (first, last) = (tuple(conn.execute(q).fetchone()) for q in _CHECKS)
+        if stored != (clients * steps * metrics,) or counts != (clients * metrics, steps, steps):
             raise RuntimeError(f"lost or duplicated values: stored {stored}, summaries {counts}")
         return elapsed, last - first
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
 
 
 def log_cost(root: Path, server_url: str | None, calls: int, metrics: int) -> float:
@@ -100,7 +126,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--metrics", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
+    if args.db == "postgres":
+        from bench_postgres import main as postgres_main
+
+        postgres_main(args)
+        return
     values = args.clients * args.steps * args.metrics
     walls, windows = [], []
     for i in range(args.repeat):

@@ -52,3 +52,16 @@ def chromium_browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One real PostgreSQL server for the session (Debian's binaries, tests/pg_support.py).
+
+    Each user asks it for a fresh database: `postgres.new_database()` returns its URL.
+    """
+    from tests.pg_support import PostgresCluster
+
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.stop()

@@ -30,9 +30,17 @@ class ServerProcess:
     """`serve()` in its own interpreter; stdout and stderr go to files (no pipe can fill up)."""
 
     def __init__(
-        self, root: Path, *, token: str | None = TOKEN, port: int = 0, public_read: bool = False, cli: bool = False
+        self,
+        root: Path,
+        *,
+        token: str | None = TOKEN,
+        port: int = 0,
+        public_read: bool = False,
+        cli: bool = False,
+        database: str | None = None,
     ) -> None:
         self.root, self.token, self.port, self.public_read, self.cli = root, token, port, public_read, cli
+        self.database = database  # a PostgreSQL URL: serve --db instead of SQLite files under root
         self.proc: subprocess.Popen | None = None
         self.url = ""
         self.log_dir = root.parent / f"{root.name}-server-logs"
@@ -43,12 +51,13 @@ class ServerProcess:
             argv = ["-m", "trackio_nb", "serve", "--port", str(self.port), "--dir", str(self.root)]
             argv += ["--token", self.token] if self.token else []
             argv += ["--public-read"] if self.public_read else []
+            argv += ["--db", self.database] if self.database else []
         else:
             argv = [
                 "-c",
                 "import sys; from trackio_nb.remote.commands import serve; "
                 f"sys.exit(serve(port={self.port}, dir={str(self.root)!r}, token={self.token!r},"
-                f" public_read={self.public_read!r}))",
+                f" public_read={self.public_read!r}, db={self.database!r}))",
             ]
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKIO_NB_")}
         self.stdout_path = self.log_dir / f"stdout-{time.time_ns()}.txt"

@@ -61,6 +61,36 @@ WORKER = (
 )
 
 
+MIDCELL = "midcell"
+BUSY_CELLS = [
+    f"""\
+import time
+import trackio_nb as tnb
+table = tnb.RunTable({MIDCELL!r})
+display(table)
+print("stop_mid_cell", table.stop_mid_cell)
+steps, seen = 0, None
+with tnb.init({MIDCELL!r}, name="busy") as run:
+    for steps in range(1, 3001):
+        tnb.log({{"loss": 1.0 / steps}})
+        if tnb.should_stop():
+            seen = time.time()
+            break
+        time.sleep(0.02)
+print("stopped", steps, repr(seen))
+""",
+    'print("second", steps, run.status)',
+    'print("third")',
+]
+
+
+def _midcell_notebook(path: Path) -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(code) for code in BUSY_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nbformat.write(nb, path)
+
+
 def _notebook(path: Path, sleep: float, *, worker: bool = False) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(CELL.replace("{sleep}", repr(sleep)))]
@@ -143,6 +173,7 @@ def lab(tmp_path_factory):
     """JupyterLab 4 serving live.ipynb (a logging cell and a worker cell)."""
     root = tmp_path_factory.mktemp("lab")
     _notebook(root / "live.ipynb", sleep=0.06, worker=True)
+    _midcell_notebook(root / "midcell.ipynb")
     yield from _jupyter(root, "jupyterlab")
 
 
@@ -151,6 +182,7 @@ def notebook7(tmp_path_factory):
     """Notebook 7 serving live.ipynb (the logging cell)."""
     root = tmp_path_factory.mktemp("nb7")
     _notebook(root / "live.ipynb", sleep=0.06)
+    _midcell_notebook(root / "midcell.ipynb")
     yield from _jupyter(root, "notebook")
 
 
@@ -193,14 +225,26 @@ def _screenshot_on_failure(page, guard: Guard, shot: Path):
         raise
 
 
-def _run_live_cell(page, base: str, url: str) -> None:
-    """Open the notebook, run its first cell, and check the widgets update while it is busy."""
+def _kernel_states(base: str, notebook: str) -> list[str]:
+    """Execution states of the kernels of the sessions open on `notebook` (a file name)."""
+    sessions = httpx.get(f"{base}/api/sessions").json()
+    return [s["kernel"]["execution_state"] for s in sessions if Path(s["path"]).name == notebook and s.get("kernel")]
+
+
+def _open_idle(page, base: str, url: str) -> None:
+    """Open a notebook and wait until its own kernel is idle."""
+    notebook = url.split("?")[0].rsplit("/", 1)[1]
     page.goto(url, timeout=60_000)
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
     deadline = time.monotonic() + 60
-    while not any(k["execution_state"] == "idle" for k in httpx.get(f"{base}/api/kernels").json()):
+    while "idle" not in _kernel_states(base, notebook):
         assert time.monotonic() < deadline, "the kernel never became idle"
         page.wait_for_timeout(200)  # (sync Playwright serves the route handler only inside its calls)
+
+
+def _run_live_cell(page, base: str, url: str) -> None:
+    """Open the notebook, run its first cell, and check the widgets update while it is busy."""
+    _open_idle(page, base, url)
     page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
     page.keyboard.press("Control+Enter")
 
@@ -256,6 +300,61 @@ def test_live_jupyterlab_updates_while_the_cell_runs(browser, lab, tmp_path):
         worker.locator("button.tnb-stop").click()
         worker.locator(".tnb-badge", has_text="finished").wait_for(timeout=30_000)
         assert int(worker.locator(".tnb-step").inner_text()) < 2999  # it stopped early
+        guard.check()
+    page.close()
+
+
+def _stop_mid_cell(page, base: str, url: str) -> float:
+    """Queue the three cells, click the busy run's stop button while cell 1 loops; returns the latency (s).
+
+    Checks: the loop ends within 2 s of the click (far before its 60 s), and the two cells
+    queued behind it run afterwards, in order, once each.
+    """
+    _open_idle(page, base, url)
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    cells.first.locator(".cm-content").click()
+    for _ in BUSY_CELLS:
+        page.keyboard.press("Shift+Enter")  # run and advance: all three queued behind the busy one
+    row = page.locator(".tnb-run-table tr[data-run-id]", has_text="busy")
+    button = row.locator("button.tnb-stop")
+    button.wait_for(timeout=60_000)  # the table shows the running run while its cell is busy
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.tnb-run-table tr[data-run-id] .tnb-step')]"
+        ".some(e => Number(e.textContent) >= 5)",
+        timeout=30_000,
+    )
+    assert "*" in cells.nth(0).locator(".jp-InputPrompt").inner_text()
+    assert page.locator(".tnb-stop-note").inner_text() == ""  # no "acts once the cell ends" note
+    clicked = time.time()
+    button.click()
+    third = cells.nth(2).locator(".jp-OutputArea-output", has_text="third")
+    third.wait_for(timeout=60_000)
+    out = [cells.nth(i).locator(".jp-OutputArea-output").all_inner_texts() for i in range(3)]
+    lines = [line for text in out[0] for line in text.splitlines() if line.startswith(("stop_mid_cell", "stopped "))]
+    assert len(lines) == 2 and lines[0] == "stop_mid_cell True", out[0]
+    stopped = lines[1]
+    _, steps, seen = stopped.split()
+    assert seen != "None" and int(steps) < 3000, stopped
+    latency = float(seen) - clicked
+    assert 0 < latency < 2.0, f"should_stop() turned True {latency:.2f} s after the click"
+    assert [t.strip() for t in out[1]] == [f"second {steps} finished"]
+    assert [t.strip() for t in out[2]] == ["third"]
+    prompts = [cells.nth(i).locator(".jp-InputPrompt").inner_text() for i in range(3)]
+    numbers = [int(p.strip().strip("[]:")) for p in prompts]
+    assert numbers == sorted(numbers) and len(set(numbers)) == 3, prompts
+    return latency
+
+
+@pytest.mark.parametrize("app", ["notebook7", "lab"])
+def test_stop_button_stops_a_loop_mid_cell(browser, app, request, tmp_path):
+    base, _root = request.getfixturevalue(app)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    nb7 = app == "notebook7"
+    guard = Guard(page, (base,), foreign=("/static/notebook/notebook_core.",) if nb7 else ())
+    url = f"{base}/notebooks/midcell.ipynb" if nb7 else f"{base}/lab/tree/midcell.ipynb?reset"
+    with _screenshot_on_failure(page, guard, tmp_path / f"{app}-midcell-failure.png"):
+        latency = _stop_mid_cell(page, base, url)
+        print(f"{app}: click to should_stop() {latency * 1000:.0f} ms", file=sys.stderr)
         guard.check()
     page.close()
 
@@ -384,5 +483,35 @@ def test_chart_tooltip_names_the_run_step_and_value(browser, tmp_path, data_dir)
     assert fields["run"] in ("lr0.1", "lr0.5") and fields["metric"] == "loss"
     lr = float(fields["run"][2:])
     assert float(fields["value"]) == pytest.approx(1 / (1 + int(fields["step"]) * lr), abs=5e-3)
+    guard.check()
+    page.close()
+
+
+def test_table_says_when_the_stop_button_waits_for_the_cell(browser, tmp_path, data_dir):
+    """Where the kernel cannot route the click (stop_mid_cell False), a note under the rows says so."""
+    import trackio_nb as tnb
+    from trackio_nb.widgets import RunTable, static_state
+    from trackio_nb.widgets.static import _page
+
+    run = tnb.init("waits", name="running")
+    tnb.log({"loss": 1.0})
+    table = RunTable("waits")
+    assert table.stop_mid_cell is False  # no kernel here
+    items = [
+        {"esm": table._esm, "state": {**static_state(table), "_stop_mid_cell": routed}} for routed in (False, True)
+    ]
+    path = tmp_path / "waits.html"
+    path.write_text(_page(items, "waits"), encoding="utf-8")
+    table.close()
+    run.finish()
+
+    page = browser.new_page()
+    guard = Guard(page, ())
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    notes = page.locator(".tnb-stop-note").all_inner_texts()
+    assert notes == ["stop acts once the running cell ends: this kernel cannot take widget messages mid-cell", ""]
+    titles = page.locator("button.tnb-stop").evaluate_all("bs => bs.map(b => b.title)")
+    assert [t.endswith("(acts when this kernel is free)") for t in titles] == [True, False]
     guard.check()
     page.close()

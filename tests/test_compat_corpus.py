@@ -37,11 +37,6 @@ def trackio_program(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def trackio_manage_program(tmp_path_factory):
-    return run_corpus("trackio_manage.py", tmp_path_factory.mktemp("trackio_manage"))
-
-
-@pytest.fixture(scope="module")
 def wandb_program(tmp_path_factory):
     return run_corpus("wandb_calls.py", tmp_path_factory.mktemp("wandb"))
 
@@ -112,17 +107,17 @@ def test_trackio_api_orderings_and_errors(trackio_program):
     assert obs["missing_project"] == "Project 'no-such-project' does not exist"
 
 
-def test_trackio_run_management(trackio_manage_program):
-    obs, data, _err = trackio_manage_program
-    assert obs["renamed"] == "second-renamed"
-    assert obs["moved"] is True
-    assert obs["runs_after_move"] == ["keep"]
-    assert obs["moved_runs"] == ["second-renamed"]
-    assert obs["deleted"] is True
-    api = tnb.Api(dir=str(data))
-    assert [r.name for r in api.runs("corpus-moved")] == []
-    assert obs["delete_missing_project"] is False and obs["delete_csv_project"] is True
-    assert sorted(api.projects()) == ["corpus", "corpus-moved"]
+def test_trackio_sqlite_storage_reads(trackio_program):
+    obs, _data, _err = trackio_program
+    assert obs["storage_projects"] == ["corpus", "csv-project"]
+    assert obs["storage_runs"] == ["first", "second"]
+    first = obs["storage_first_log"]
+    assert (first["step"], first["loss"], first["acc"]) == (0, 1.0, 0.5)
+    assert first["timestamp"].endswith("Z")
+    assert obs["storage_count"] == 8  # steps 0, 1, 2, 3, 10, 11, 12, 13
+    assert obs["storage_sampled_steps"] == [0, 10, 13]
+    assert obs["storage_scalar_only"] == ["step", "timestamp"]  # step 11 held only the text "hello"
+    assert obs["storage_missing"] == [[], []]
 
 
 def test_trackio_files_artifacts_and_csv(trackio_program):
@@ -183,3 +178,22 @@ def test_wandb_program(wandb_program):
     assert history(runs["crashy"]) == {5: {"x": 1.0}, 6: {"x": 2.0}}
     assert all(r.status == "finished" for r in runs.values())  # left-open: finished by the clean exit
     assert (files_dir("uncategorized", data) / "model.pt").read_bytes() == b"weights"
+
+
+@pytest.fixture(scope="module")
+def trackio_manage_program(tmp_path_factory):
+    return run_corpus("trackio_manage.py", tmp_path_factory.mktemp("trackio_manage"))
+
+
+def test_trackio_run_management(trackio_manage_program):
+    obs, data, _err = trackio_manage_program
+    assert obs["renamed"] == "second-renamed"
+    assert obs["moved"] is True
+    assert obs["runs_after_move"] == ["keep"]
+    assert obs["moved_runs"] == ["second-renamed"]
+    assert obs["deleted"] is True
+    api = tnb.Api(dir=str(data))
+    assert [r.name for r in api.runs("corpus-moved")] == []
+    assert obs["delete_missing_project"] is False and obs["delete_csv_project"] is True
+    assert obs["saved_files_removed"] == ["csv-project-copy.files", False]  # save()'d files went with it
+    assert sorted(api.projects()) == ["corpus", "corpus-moved"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import enum
 import json
 import math
+import pickle
 import threading
 from pathlib import Path
 
@@ -256,6 +258,8 @@ def test_mapping_behaviour():
     assert (list(c), list(c.items()), len(c), c.get("z", 0)) == (["a"], [("a", 1)], 1, 0)
     assert type(c.copy()) is dict and json.dumps(c.as_dict()) == '{"a": 1}'
     assert repr(c) == "Config({'a': 1})"
+    copies = [copy.copy(c), copy.deepcopy(c), pickle.loads(pickle.dumps(c))]
+    assert [(type(x), x) for x in copies] == [(dict, {"a": 1})] * 3
     run.finish()
     assert _stored() == {"a": 1}  # `|` builds a new dict and stores nothing
 

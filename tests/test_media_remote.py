@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 import numpy as np
+import psycopg
 import pytest
 from PIL import Image as PILImage
 
@@ -14,10 +15,12 @@ from trackio_nb.storage import project_path
 from trackio_nb.storage.media_files import media_dir
 
 
-@pytest.fixture
-def server(tmp_path, monkeypatch):
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request, tmp_path, monkeypatch):
+    """A server over SQLite files, then one over PostgreSQL (media files kept in the database)."""
     monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
-    proc = ServerProcess(tmp_path / "server").start()
+    database = request.getfixturevalue("postgres").new_database("media") if request.param == "postgres" else None
+    proc = ServerProcess(tmp_path / "server", database=database).start()
     yield proc
     proc.stop()
 
@@ -57,6 +60,25 @@ def test_remote_media_round_trip_and_file_endpoint(server, data_dir):
     assert (bad.status_code, bad.json()["error"]) == (400, "not a media file name: '../rmedia.db'")
     missing = HTTP.get(url, params={"project": "rmedia", "file": "00/" + "0" * 64 + ".png"}, headers=auth)
     assert missing.status_code == 404
+
+
+def test_cli_lists_and_gets_media_from_a_server(server, tmp_path, capsys):
+    from tests.test_cli import strict_json
+    from trackio_nb.cli import main
+
+    with tnb.init("rcli", "r", server_url=server.url, token=TOKEN) as run:
+        run.log({"img": tnb.Image(_frame(3)), "notes": tnb.Markdown("remote")})
+    source = ["--server", server.url, "--token", TOKEN]
+    assert main(["list", "media", "--project", "rcli", "--json", *source]) == 0
+    doc = strict_json(capsys.readouterr().out)
+    assert [(m["run"], m["step"], m["key"], m["kind"], m["value"]) for m in doc["media"]] == [
+        ("r", 0, "img", "image", None),
+        ("r", 0, "notes", "markdown", "remote"),
+    ]
+    out = tmp_path / "img.png"
+    assert main(["get", "media", "--project", "rcli", "--run", "r", "--key", "img", "-o", str(out), *source]) == 0
+    with PILImage.open(out) as image:
+        assert np.array_equal(np.asarray(image), _frame(3))
 
 
 def test_server_rejects_a_blob_whose_bytes_do_not_match_its_name(server):
@@ -127,7 +149,11 @@ def test_media_survive_a_server_killed_mid_run_exactly_once(server, tmp_path, da
     for row in rows[:7]:
         with PILImage.open(row["path"]) as image:
             assert np.array_equal(np.asarray(image), _frame(row["step"]))
-    files = [p for p in media_dir(project_path("mkill", server.root)).rglob("*") if p.is_file()]
-    assert len(files) == 5  # content-addressed: five distinct images, five files
+    if server.database is None:
+        files = [p for p in media_dir(project_path("mkill", server.root)).rglob("*") if p.is_file()]
+        assert len(files) == 5  # content-addressed: five distinct images, five files
+    else:
+        with psycopg.connect(server.database) as conn:
+            assert conn.execute("SELECT count(*) FROM media_files").fetchone() == (5,)
     assert api.run("mkill", run_id).history("x")["step"].to_list() == list(range(steps))
     assert local_files(data_dir, "*.jsonl") == []

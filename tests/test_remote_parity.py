@@ -1,11 +1,20 @@
-"""Parity: the server answers every read exactly as local reads do (S1, M9), and remote writes store
-what local writes store."""
+"""Parity: the server answers every read exactly as its storage does (S1, M9), and remote writes store
+what local writes store, on both server backends.
+
+Every test runs twice (the `seeded` fixture is parametrised): once on a server over SQLite files,
+once on a server over a real PostgreSQL database. `reference` reads the server's own data
+directly through storage (LocalReader on its files, or the PostgreSQL store in this process):
+answers through HTTP must equal it exactly. Against the same workload written locally to
+SQLite, every answer is equal up to ids and wall-clock times (cross-backend parity).
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -13,7 +22,9 @@ import pytest
 import trackio_nb as tnb
 from tests.remote_support import TOKEN, ServerProcess
 from trackio_nb import analysis
+from trackio_nb.cli import commands as cli_commands
 from trackio_nb.cli import main as cli_main
+from trackio_nb.names import new_run_name
 from trackio_nb.readers import LocalReader
 from trackio_nb.remote.client_reader import RemoteReader
 
@@ -39,11 +50,32 @@ def _workload(**init_kwargs) -> None:
         tnb.finish("failed" if index == 2 else "finished")
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
+@dataclass
+class Seeded:
+    server: ServerProcess
+    base: Path
+    reference: object  # a Reader over the server's own stored data
+
+    def api(self) -> tnb.Api:
+        """An Api reading `reference` (the server's data, not through HTTP)."""
+        api = tnb.Api(dir=str(self.server.root))
+        api._reader = self.reference
+        return api
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def seeded(request, tmp_path_factory):
     """One server holding the workload written remotely; the same workload written locally elsewhere."""
-    base = tmp_path_factory.mktemp("parity")
-    server = ServerProcess(base / "server").start()
+    base = tmp_path_factory.mktemp(f"parity-{request.param}")
+    if request.param == "postgres":
+        from trackio_nb.storage.postgres import open_store
+
+        url = request.getfixturevalue("postgres").new_database("parity")
+        server = ServerProcess(base / "server", database=url).start()
+        reference = open_store(url, new_run_name)
+    else:
+        server = ServerProcess(base / "server").start()
+        reference = LocalReader(base / "server")
     saved = {k: os.environ.get(k) for k in ("TRACKIO_NB_DIR", "TRACKIO_NB_SERVER", "TRACKIO_NB_TOKEN")}
     try:
         os.environ["TRACKIO_NB_DIR"] = str(base / "client")
@@ -56,8 +88,9 @@ def seeded(tmp_path_factory):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    yield server, base
+    yield Seeded(server, base, reference)
     server.stop()
+    reference.close()
 
 
 def _strip(obj):
@@ -74,8 +107,8 @@ def _canon(obj) -> str:
 
 
 def test_remote_reader_returns_the_servers_local_frames(seeded):
-    server, _ = seeded
-    local, remote = LocalReader(server.root), RemoteReader(server.url, TOKEN)
+    server = seeded.server
+    local, remote = seeded.reference, RemoteReader(server.url, TOKEN)
     assert remote.projects() == local.projects() == [PROJECT]
     runs = local.runs(PROJECT)
     assert runs.height == 3
@@ -106,8 +139,8 @@ def test_remote_reader_returns_the_servers_local_frames(seeded):
 
 
 def test_api_results_are_identical_over_the_server(seeded):
-    server, _ = seeded
-    local, remote = tnb.Api(dir=str(server.root)), tnb.Api(server.url, TOKEN)
+    server = seeded.server
+    local, remote = seeded.api(), tnb.Api(server.url, TOKEN)
     assert [vars_of(v) for v in remote.runs(PROJECT)] == [vars_of(v) for v in local.runs(PROJECT)]
     for view_r, view_l in zip(remote.runs(PROJECT), local.runs(PROJECT), strict=True):
         for mode in ("last", "min", "max"):
@@ -126,8 +159,8 @@ def vars_of(view) -> dict:
 
 
 def test_analysis_json_is_identical_over_the_server(seeded):
-    server, _ = seeded
-    local, remote = LocalReader(server.root), RemoteReader(server.url, TOKEN)
+    server = seeded.server
+    local, remote = seeded.reference, RemoteReader(server.url, TOKEN)
     for fn, kwargs in (
         (analysis.best, {"metric": "loss"}),
         (analysis.best, {"metric": "acc", "direction": "max", "mode": "max", "include_all": True}),
@@ -142,8 +175,8 @@ def test_analysis_json_is_identical_over_the_server(seeded):
 
 
 def test_remote_writes_store_what_local_writes_store(seeded):
-    server, base = seeded
-    local, remote = LocalReader(base / "local"), LocalReader(server.root)
+    base = seeded.base
+    local, remote = LocalReader(base / "local"), seeded.reference
     assert _strip(_canon_runs(remote)) == _strip(_canon_runs(local))
     for fn, kwargs in ((analysis.best, {"metric": "loss"}), (analysis.compare, {}), (analysis.summary, {})):
         assert _canon(_strip(fn(remote, PROJECT, **kwargs))) == _canon(_strip(fn(local, PROJECT, **kwargs)))
@@ -156,6 +189,18 @@ def test_remote_writes_store_what_local_writes_store(seeded):
 
 def _canon_runs(reader) -> list:
     return reader.runs(PROJECT).drop("created_at", "finished_at", "heartbeat_at").to_dicts()
+
+
+class _Unclosed:
+    """The reference reader handed to the CLI, which closes what it opened (this one is shared)."""
+
+    def __init__(self, reader) -> None:
+        self._reader = reader
+
+    def __getattr__(self, name: str):
+        if name == "close":
+            raise AttributeError(name)
+        return getattr(self._reader, name)
 
 
 def _cli(args: list[str], capsys) -> str:
@@ -179,29 +224,32 @@ def _cli(args: list[str], capsys) -> str:
     ids=lambda a: "-".join(a[:2]),
 )
 def test_cli_json_is_identical_with_server(seeded, args, capsys, monkeypatch, data_dir):
-    server, _ = seeded
-    monkeypatch.setenv("TRACKIO_NB_DIR", str(server.root))
-    here = _cli(args, capsys)
+    server, base = seeded.server, seeded.base
+    with monkeypatch.context() as patch:  # the CLI reading the server's own data directly
+        patch.setattr(cli_commands, "open_reader", lambda _args: _Unclosed(seeded.reference))
+        here = _cli(args, capsys)
+    monkeypatch.setenv("TRACKIO_NB_DIR", str(base / "local"))
+    local = _cli(args, capsys)  # the same workload written locally (SQLite), other ids and times
     monkeypatch.setenv("TRACKIO_NB_DIR", str(data_dir))
     there = _cli([*args, "--server", server.url, "--token", TOKEN], capsys)
     assert there == here
     assert json.loads(there)  # a real document, not an empty one
+    assert _canon(_strip(json.loads(there))) == _canon(_strip(json.loads(local)))
     assert not data_dir.exists()  # reading remotely created nothing locally
     with pytest.raises(AssertionError, match="refused the token"):
         _cli([*args, "--server", server.url, "--token", "wrong"], capsys)
 
 
 def test_frames_keep_their_schema_when_empty(seeded):
-    server, _ = seeded
-    remote = RemoteReader(server.url, TOKEN)
+    remote = RemoteReader(seeded.server.url, TOKEN)
     empty = remote.final_values(PROJECT, [], None, "last")
     assert empty.height == 0
     assert empty.schema == pl.Schema({"run_id": pl.String, "metric": pl.String, "value": pl.Float64, "step": pl.Int64})
 
 
 def test_tail_for_live_widgets_is_identical_over_the_server(seeded):
-    server, _ = seeded
-    local, remote = LocalReader(server.root), RemoteReader(server.url, TOKEN)
+    server = seeded.server
+    local, remote = seeded.reference, RemoteReader(server.url, TOKEN)
     first_run = local.runs(PROJECT)["id"][0]
     for kwargs in (
         {},
@@ -219,16 +267,18 @@ def test_tail_for_live_widgets_is_identical_over_the_server(seeded):
 
 
 def test_a_widget_given_a_server_url_shows_the_servers_runs(seeded, data_dir):
-    server, _ = seeded
+    server = seeded.server
     remote = tnb.RunTable(PROJECT, server_url=server.url, token=TOKEN)
-    local = tnb.RunTable(PROJECT, dir=str(server.root))
+    local = tnb.RunTable(PROJECT, dir=str(seeded.base / "local"))  # the same workload, written locally
     try:
         assert [(row["name"], row["last_step"]) for row in remote.rows] == [
             ("lr-0.1", 29),
             ("lr-0.01", 29),
             ("lr-0.5", 29),
         ]
-        assert remote.rows == local.rows and remote.columns == local.columns == ["acc", "loss"]
+        timeless = [{k: v for k, v in row.items() if k != "duration_s"} for row in _strip(remote.rows)]
+        assert timeless == [{k: v for k, v in row.items() if k != "duration_s"} for row in _strip(local.rows)]
+        assert remote.columns == local.columns == ["acc", "loss"]
         assert not data_dir.exists()
     finally:
         remote.close()

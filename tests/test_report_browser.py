@@ -84,7 +84,7 @@ def test_report_offline_shows_runs_alerts_and_one_chart_per_metric(chromium_brow
     assert page.inner_text("#tnbr-alert-counts") == "2: 1 error, 1 info"
     # every alert title, in the widget (newest first); the static timeline is hidden behind it
     titles = [a["title"] for a in alerts]
-    assert titles == ["warmup done", "loss is nan"]
+    assert titles == ["warmup done", "loss is NaN"]
     assert page.locator("#tnbr-alerts-widget .tnb-alert-title").all_inner_texts() == titles[::-1]
     assert page.locator("#tnbr-alerts-static").is_hidden()
     charts = page.evaluate(CHARTS_JS)
@@ -201,10 +201,10 @@ HOST_PROBE = """export default {
 
 
 def test_widget_host_gives_modules_the_anywidget_model_surface(chromium_browser, tmp_path):
-    from trackio_nb.reports.page import asset
+    from trackio_nb.widgets import assets
 
     page_file = tmp_path / "host.html"
-    page_file.write_text(f"<div id=w></div><script>{asset('widget_host.js')}</script>", encoding="utf-8")
+    page_file.write_text(f"<div id=w></div><script>{assets.host()}</script>", encoding="utf-8")
     page = offline_page(chromium_browser)
     page.goto(page_file.as_uri())
     result = page.evaluate(

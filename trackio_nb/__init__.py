@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .reports import report
     from .session import alert, current_run, finish, init, log, should_stop, watch
     from .tracked_run import Run
-    from .widgets import AlertStream, CompareChart, RunTable, SweepChart, show
+    from .widgets import AlertStream, CompareChart, MediaPanel, RunTable, SweepChart, show
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,7 @@ _LAZY = {
     "SweepChart": ("widgets", "SweepChart"),
     "chart": ("charts", "chart"),
     "show": ("widgets", "show"),
+    "MediaPanel": ("widgets", "MediaPanel"),
     "report": ("reports", "report"),
     **{
         name: ("media", name) for name in ("Image", "Table", "Histogram", "Markdown", "Html", "Audio", "Video", "Trace")
@@ -85,6 +86,7 @@ __all__ = [
     "Html",
     "Image",
     "Markdown",
+    "MediaPanel",
     "Run",
     "RunStatus",
     "RunTable",

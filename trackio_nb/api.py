@@ -88,6 +88,28 @@ class RunView:
             raise TypeError(f"key must be a string, got {type(key).__name__}")
         return media_dicts(self._reader, self.project, self._reader.media(self.project, [self.id], key))
 
+    # -- starting over: the same functions as `trackio-nb delete|rename|move` ------------------
+
+    def delete(self) -> dict[str, Any]:
+        """Delete this run and everything it logged (refused while it is running); returns what it held."""
+        from .documents import delete_run
+
+        return delete_run(self._reader, self.project, self.id)
+
+    def rename(self, new_name: str) -> RunView:
+        """Give this run a new name (its id stays); returns this view, renamed."""
+        from .documents import rename_run
+
+        self.name = rename_run(self._reader, self.project, self.id, new_name)["run"]
+        return self
+
+    def move(self, new_project: str) -> RunView:
+        """Move this ended run, with all it logged and its id, to `new_project` (created if missing)."""
+        from .documents import move_run
+
+        self.project = move_run(self._reader, self.project, self.id, new_project)["project"]
+        return self
+
     def __repr__(self) -> str:
         return f"<RunView {self.project}/{self.name} id={self.id} status={self.status}>"
 
@@ -129,3 +151,22 @@ class Api:
         """Ask a run to stop: its `should_stop()` turns True within about a second."""
         row = resolve_run(self._reader.runs(project), project, run)
         self._reader.stop(project, row["id"])
+
+    def delete_run(self, project: str, run: str) -> dict[str, Any]:
+        """Delete a run (id, or a name unique in the project) and everything it logged.
+
+        Refused with `RunInProgress` while the run is still running in a live process.
+        Returns {project, run, run_id, deleted, runs, points, alerts}: what the run held.
+        """
+        from .documents import delete_run
+
+        return delete_run(self._reader, project, run)
+
+    def delete_project(self, project: str) -> dict[str, Any]:
+        """Delete a project: its database, media and every file beside it (refused while a run is running).
+
+        Returns {project, deleted, runs, points, alerts}: what the project held.
+        """
+        from .documents import delete_project
+
+        return delete_project(self._reader, project)

@@ -43,6 +43,9 @@ class RunIdentity:
 
 
 class Backend(Protocol):
+    location: tuple[str, str] | None
+    """("local", resolved data directory) or ("remote", server URL): what readers of the run open."""
+
     def open_run(self, spec: RunSpec) -> RunIdentity:
         """Create (or resume) the run; it is visible to readers when this returns."""
 

@@ -163,33 +163,10 @@ def history(
     return {"project": project, "run": row["name"], "run_id": row["id"], "max_points": max_points, "metrics": series}
 
 
-def best(
-    reader: Reader,
-    project: str,
-    metric: str,
-    direction: str = "min",
-    mode: str = "last",
-    include_all: bool = False,
-) -> dict[str, Any]:
-    """The best run by a metric, with the full ranking."""
-    return analysis.best(reader, project, metric, direction, mode, include_all)
-
-
-def compare(
-    reader: Reader,
-    project: str,
-    runs: list[str] | None = None,
-    metrics: list[str] | None = None,
-    mode: str = "last",
-    include_all: bool = False,
-) -> dict[str, Any]:
-    """Runs side by side: one value per run and metric."""
-    return analysis.compare(reader, project, runs, metrics, mode, include_all)
-
-
-def summary(reader: Reader, project: str, metric: str | None = None) -> dict[str, Any]:
-    """A project at a glance: runs, status counts, alert counts, last values."""
-    return analysis.summary(reader, project, metric)
+# best run, comparison and summary: the analysis functions the report and the server use
+best = analysis.best
+compare = analysis.compare
+summary = analysis.summary
 
 
 def stop_run(reader: Reader, project: str, run: str) -> dict[str, Any]:
@@ -267,3 +244,44 @@ def get_media(reader: Reader, project: str, run: str, key: str, step: int | None
         "output": output,
         "bytes": len(data),
     }
+
+
+# -- starting over ----------------------------------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def describe_counts(held: dict[str, int], *, runs: bool = True) -> str:
+    """'2 runs, 120 points, 1 alert': what a deletion removes (or would remove); runs=False leaves the runs out."""
+    return ", ".join(_plural(held[k], k[:-1]) for k in ("runs", "points", "alerts")[0 if runs else 1 :])
+
+
+def delete_run(reader: Reader, project: str, run: str, *, confirmed: bool = True) -> dict[str, Any]:
+    """Delete one ended run (by id or unique name) with everything it logged; unconfirmed: only count it."""
+    row = _run_row(reader, project, run)
+    held = reader.delete_run(project, row["id"]) if confirmed else reader.removal_counts(project, row["id"])
+    return {"project": project, "run": row["name"], "run_id": row["id"], "deleted": confirmed, **held}
+
+
+def delete_project(reader: Reader, project: str, *, confirmed: bool = True) -> dict[str, Any]:
+    """Delete a project whose runs have all ended (its database and media); unconfirmed: only count it."""
+    held = reader.delete_project(project) if confirmed else reader.removal_counts(project)
+    return {"project": project, "deleted": confirmed, **held}
+
+
+def rename_run(reader: Reader, project: str, run: str, to: str) -> dict[str, Any]:
+    """Give a run a new name (its id stays)."""
+    row = _run_row(reader, project, run)
+    reader.rename_run(project, row["id"], to)
+    return {"project": project, "run_id": row["id"], "run": to, "previous_name": row["name"]}
+
+
+def move_run(reader: Reader, project: str, run: str, to_project: str) -> dict[str, Any]:
+    """Move an ended run to another project (created if missing), keeping its id and everything it logged."""
+    from .storage import validate_project
+
+    row = _run_row(reader, project, run)
+    moved = reader.move_run(project, row["id"], validate_project(to_project))
+    return {"project": to_project, "from_project": project, "run": row["name"], "run_id": row["id"], **moved}

@@ -32,6 +32,10 @@ class InvalidValue(TrackioNbError, ValueError):
     """A key, value, step, alert field or config value that cannot be stored; names the key and the reason."""
 
 
+class RunInProgress(TrackioNbError, RuntimeError):
+    """The run is still running in a live process: it cannot be deleted or moved until it ends."""
+
+
 class SchemaTooNew(TrackioNbError):
     """A database written by a newer trackio_nb than this one: upgrade to read it."""
 
@@ -54,6 +58,7 @@ __all__ = [
     "MetricNotFound",
     "MissingExtra",
     "ProjectNotFound",
+    "RunInProgress",
     "RunNotFound",
     "SchemaTooNew",
     "ServerError",

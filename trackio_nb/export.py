@@ -50,9 +50,10 @@ def _scripts(with_widgets: bool) -> str:
 
     if not with_widgets:
         return ""
+    from .widgets import assets
     from .widgets.bundle import vega_bundle
 
-    parts = [vega_bundle(), asset("widget_host.js"), asset("notebook_widgets.js")]
+    parts = [vega_bundle(), assets.host(), asset("notebook_widgets.js")]
     return "".join(f"<script>{inline_script(p)}</script>" for p in parts)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,8 +9,9 @@ from .backend import RunIdentity, RunSpec
 from .names import new_run_id, new_run_name
 from .storage import writes
 from .storage.media_files import media_dir
+from .storage.opening import open_run
 from .storage.paths import project_path
-from .storage.records import AlertRecord, LogEntry, MediaRecord, SeriesState
+from .storage.records import AlertRecord, LogEntry, MediaRecord, RunRecord, SeriesState
 
 
 class LocalBackend:
@@ -20,34 +20,17 @@ class LocalBackend:
     def __init__(self, project: str, root: str | Path | None = None) -> None:
         self.project = project
         self.path = project_path(project, root)
+        self.location = ("local", str(self.path.parent.resolve()))
         self._sync = writes.open_db(self.path, project)
         self._writer = None
         self._key: int | None = None
         self._state = SeriesState()
 
     def open_run(self, spec: RunSpec) -> RunIdentity:
-        db = self._sync
-        existing = writes.latest_run_named(db, spec.name) if spec.name is not None else None
-        if spec.resume == "must" and existing is None:
-            raise ValueError(f"resume='must' but project {self.project!r} has no run named {spec.name!r}")
-        if existing is not None and spec.resume in ("allow", "must"):
-            self._key = existing["key"]
-            next_step, self._state = writes.resume_run(db, self._key, host=spec.host, pid=spec.pid, now=spec.created_at)
-            config = json.loads(existing["config"])
-            if spec.config:
-                config.update(spec.config)
-                writes.set_config(db, self._key, config)
-            return RunIdentity(existing["id"], existing["name"], next_step, resumed=True, config=config)
-        name = spec.name
-        if name is None:
-            count = db.execute("SELECT count(*) FROM runs").fetchone()[0]
-            name = new_run_name(count)
-        run_id = new_run_id()
-        self._key = writes.create_run(
-            db,
-            writes.RunRecord(run_id, name, spec.group, spec.config, spec.created_at, spec.host, spec.pid),
-        )
-        return RunIdentity(run_id, name, 0, resumed=False, config=dict(spec.config))
+        record = RunRecord(new_run_id(), spec.name, spec.group, spec.config, spec.created_at, spec.host, spec.pid)
+        opened = open_run(self._sync, self.project, record, spec.resume, new_run_name)
+        self._key, self._state = opened.key, opened.state
+        return RunIdentity(opened.id, opened.name, opened.next_step, resumed=opened.resumed, config=opened.config)
 
     def _writer_db(self):
         if self._writer is None:

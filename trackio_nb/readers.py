@@ -19,33 +19,12 @@ import polars as pl
 
 from .storage import ProjectNotFound, connect, data_dir, project_path, queries
 from .storage.media_files import check_name, media_dir
-from .storage.paths import DB_SUFFIX
+from .storage.paths import project_names
+from .storage.queries import READ_ALERTS_SCHEMA as ALERTS_SCHEMA
+from .storage.queries import READ_FINAL_SCHEMA as FINAL_SCHEMA
 
 if TYPE_CHECKING:
     from .storage.tail import Delta, Follower, Tail
-
-RUNS_SCHEMA = {
-    "id": pl.String,
-    "name": pl.String,
-    "group": pl.String,
-    "status": pl.String,
-    "config": pl.String,
-    "created_at": pl.Float64,
-    "finished_at": pl.Float64,
-    "heartbeat_at": pl.Float64,
-}
-FINAL_SCHEMA = {"run_id": pl.String, "metric": pl.String, "value": pl.Float64, "step": pl.Int64}
-ALERTS_SCHEMA = {
-    "id": pl.Int64,
-    "run_id": pl.String,
-    "run": pl.String,
-    "timestamp": pl.Float64,
-    "step": pl.Int64,
-    "level": pl.String,
-    "title": pl.String,
-    "text": pl.String,
-    "data": pl.String,
-}
 
 
 class Reader(Protocol):
@@ -66,6 +45,11 @@ class Reader(Protocol):
         after_id: int | None = None,
     ) -> pl.DataFrame: ...
     def stop(self, project: str, run_id: str) -> bool: ...
+    def removal_counts(self, project: str, run_id: str | None = None) -> dict[str, int]: ...
+    def delete_run(self, project: str, run_id: str) -> dict[str, int]: ...
+    def delete_project(self, project: str) -> dict[str, int]: ...
+    def rename_run(self, project: str, run_id: str, name: str) -> None: ...
+    def move_run(self, project: str, run_id: str, to_project: str) -> dict[str, int]: ...
     def media(
         self, project: str, run_ids: list[str] | None = None, key: str | None = None, after_id: int | None = None
     ) -> pl.DataFrame: ...
@@ -88,35 +72,34 @@ class LocalReader:
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = data_dir(root)
         self._conns: dict[str, sqlite3.Connection] = {}
+        self._files: dict[str, tuple[int, int] | None] = {}  # the file each cached connection opened
 
     def _conn(self, project: str) -> sqlite3.Connection:
+        path = project_path(project, self.root)
         conn = self._conns.get(project)
-        if conn is None:
-            try:
-                conn = connect(project_path(project, self.root))
-            except ProjectNotFound:
-                raise ProjectNotFound(f"no project named {project!r} in {self.root}") from None
-            self._conns[project] = conn
+        if conn is not None:
+            if _file_identity(path) == self._files[project]:
+                return conn
+            self._forget(project)  # the project was deleted (and perhaps created again) since
+        try:
+            conn = connect(path)
+        except ProjectNotFound:
+            raise ProjectNotFound(f"no project named {project!r} in {self.root}") from None
+        self._conns[project], self._files[project] = conn, _file_identity(path)
         return conn
 
-    def close(self) -> None:
-        for conn in self._conns.values():
+    def _forget(self, project: str) -> None:
+        conn = self._conns.pop(project, None)
+        self._files.pop(project, None)
+        if conn is not None:
             conn.close()
-        self._conns.clear()
+
+    def close(self) -> None:
+        for project in list(self._conns):
+            self._forget(project)
 
     def projects(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        names = []
-        for path in sorted(self.root.glob("*" + DB_SUFFIX)):
-            if "~" not in path.name:
-                names.append(path.stem)
-                continue
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-                row = conn.execute("SELECT value FROM meta WHERE key = 'project'").fetchone()
-            if row is not None:
-                names.append(row[0])
-        return sorted(names)
+        return project_names(self.root)
 
     def _runs_raw(self, project: str) -> pl.DataFrame:
         return queries.runs(self._conn(project), now=time.time())
@@ -189,6 +172,47 @@ class LocalReader:
 
         return request_stop(self._conn(project), run_id, time.time())
 
+    # -- starting over (trackio_nb.storage.start_over) --------------------------------------
+
+    def removal_counts(self, project: str, run_id: str | None = None) -> dict[str, int]:
+        """What deleting the run (the whole project when None) would remove: runs, points, alerts."""
+        from .storage import start_over
+
+        conn = self._conn(project)
+        return start_over.counts(conn, None if run_id is None else [start_over.run_key(conn, project, run_id)])
+
+    def delete_run(self, project: str, run_id: str) -> dict[str, int]:
+        from .storage.start_over import delete_run
+
+        return delete_run(self._conn(project), project_path(project, self.root), project, run_id, time.time())
+
+    def delete_project(self, project: str) -> dict[str, int]:
+        from .storage.start_over import delete_project
+
+        conn = self._conn(project)
+        self._conns.pop(project)  # delete_project closes it
+        self._files.pop(project)
+        return delete_project(conn, self.root, project, time.time())
+
+    def rename_run(self, project: str, run_id: str, name: str) -> None:
+        from .storage.start_over import rename_run
+
+        rename_run(self._conn(project), project, run_id, name)
+
+    def move_run(self, project: str, run_id: str, to_project: str) -> dict[str, int]:
+        from .storage.start_over import move_run
+
+        src_path, dest_path = project_path(project, self.root), project_path(to_project, self.root)
+        return move_run(
+            self._conn(project),
+            src_path,
+            dest_path,
+            project=project,
+            to_project=to_project,
+            run_id=run_id,
+            now=time.time(),
+        )
+
     def tail(
         self,
         project: str,
@@ -226,6 +250,15 @@ class LocalReader:
         from .storage.tail import points_between
 
         return points_between(self._conn(project), 0, upto_chunk, metrics=metrics)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """Which file is at `path`: inode and change time (a deleted file's inode number may be reused)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_ctime_ns
 
 
 def reader_for(server_url: str | None = None, token: str | None = None, root: str | None = None) -> Reader:

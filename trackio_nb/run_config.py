@@ -224,6 +224,16 @@ class Config(MutableMapping):
         """A deep copy as a plain dict (for json.dumps and friends)."""
         return json.loads(json.dumps(self._data, allow_nan=True))
 
+    # copy.copy / copy.deepcopy / pickle give plain dicts: a copy is not stored anywhere.
+    def __copy__(self) -> dict[str, Any]:
+        return self.copy()
+
+    def __deepcopy__(self, memo: dict) -> dict[str, Any]:
+        return self.as_dict()
+
+    def __reduce__(self) -> tuple:
+        return (dict, (self.as_dict(),))
+
     # -- attribute access (wandb habit) ---------------------------------------------------------
 
     def __getattr__(self, name: str) -> Any:

@@ -24,10 +24,22 @@ from .storage.status import HOST
 from .tracked_run import Run
 
 _current: Run | None = None
-# Called with every run init() starts; live widgets (trackio_nb.widgets, when imported) add
-# themselves here, so the core never imports them and pays nothing when there are none.
-run_hooks: list[Callable[[Run], None]] = []
+# Called with every run init() starts; live views (trackio_nb.widgets, when imported) add
+# themselves with add_init_hook, so the core imports none of them and pays nothing without them.
+_init_hooks: list[Callable[[Run], None]] = []
 _hooks_installed = False
+
+
+def add_init_hook(hook: Callable[[Run], None]) -> Callable[[], None]:
+    """Call `hook(run)` for every run init() starts from now on; returns the function that removes it."""
+    if hook not in _init_hooks:
+        _init_hooks.append(hook)
+
+    def remove() -> None:
+        if hook in _init_hooks:
+            _init_hooks.remove(hook)
+
+    return remove
 
 
 def current_run() -> Run | None:
@@ -89,7 +101,7 @@ def init(
     run._webhook = webhook
     _current = run
     _install_exit_hooks()
-    for hook in run_hooks:
+    for hook in list(_init_hooks):
         hook(run)
     if show:
         _show_widgets(project, server_url, token, dir)
@@ -97,10 +109,12 @@ def init(
 
 
 def _show_widgets(project: str, server_url: str | None, token: str | None, root) -> None:
+    """Display `trackio_nb.show(project)`: the package's public name, so this module imports no widget."""
+    from importlib import import_module
+
     from IPython.display import display
 
-    from .widgets import show
-
+    show = import_module(__package__).show
     display(show(project, server_url=server_url, token=token, dir=root))
 
 
@@ -217,7 +231,11 @@ def _end_current_at_exit() -> None:
 
 
 def _died_of_exception() -> bool:
-    # The interpreter stores an uncaught exception here before running atexit hooks.
+    # The interpreter stores an uncaught exception here before running atexit hooks. IPython
+    # stores every failed cell's there too, and its process outlives them: not a death.
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and ipython.get_ipython() is not None:
+        return False
     return getattr(sys, "last_value", None) is not None
 
 

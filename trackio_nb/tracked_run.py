@@ -45,8 +45,8 @@ class Run:
         self._stop = threading.Event()
         self._watchers = None
         self._webhook: tuple[str, int] | None = None  # (url, lowest level rank sent), set by init()
-        self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []
-        self._end_listeners: list[Callable[[Run], None]] = []  # called after finish() (live widgets)
+        self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []  # see subscribe()
+        self._end_listeners: list[Callable[[Run], None]] = []
         self._end_lock = threading.Lock()
         self.stop_requested = False  # True once a stop request from outside arrived
         # Set by compat and the framework integrations: a clean interpreter exit finishes this run
@@ -63,11 +63,6 @@ class Run:
         numbers, texts = _values.split(metrics, self._known_keys)
         if step is not None and (type(step) is not int or step < 0):
             step = _check_step(step)
-        media = None
-        if texts is not None:  # media objects travel among the non-numeric values
-            media = [(k, v) for k, v in texts.items() if type(v) is not str]
-            if media:
-                texts = _encode_media(texts, media)
         lock = self._lock  # acquire/release: a third of `with lock:` on CPython 3.11; nothing below raises
         lock.acquire()
         if step is None:
@@ -78,8 +73,6 @@ class Run:
         lock.release()
         now = time.time()
         self._writer.queue.append((step, now, numbers, texts))
-        if media:
-            self._writer.queue.extend(encoded(step, now) for encoded in media)
         watchers = self._watchers
         if watchers is not None and numbers:
             try:
@@ -91,6 +84,33 @@ class Run:
                 self._raise_watcher_alerts(fired_alerts, step)
         for listener in self._listeners:
             listener(step, now, numbers)
+
+    def subscribe(
+        self,
+        on_log: Callable[[int, float, dict[str, float]], None] | None = None,
+        on_end: Callable[[Run], None] | None = None,
+    ) -> Callable[[], None]:
+        """Call `on_log(step, timestamp, numbers)` in every log() and `on_end(run)` after finish().
+
+        Live views (the notebook widgets) follow a run this way; the returned function unsubscribes.
+        """
+        if on_log is not None:
+            self._listeners.append(on_log)
+        if on_end is not None:
+            self._end_listeners.append(on_end)
+
+        def unsubscribe() -> None:
+            if on_log is not None and on_log in self._listeners:
+                self._listeners.remove(on_log)
+            if on_end is not None and on_end in self._end_listeners:
+                self._end_listeners.remove(on_end)
+
+        return unsubscribe
+
+    @property
+    def location(self) -> tuple[str, str] | None:
+        """Where the run's data goes: ("local", data directory) or ("remote", server URL)."""
+        return self._backend.location
 
     def _raise_watcher_alerts(self, fired_alerts, step: int) -> None:
         for fired in fired_alerts:
@@ -220,16 +240,6 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<trackio_nb.Run project={self.project!r} name={self.name!r} id={self.id!r} status={self.status!r}>"
-
-
-def _encode_media(texts: dict, media: list) -> dict | None:
-    """Encode the media among `texts` (in this thread, before any step is taken: a bad one stores
-    nothing); `media` becomes the record makers, and the plain texts are returned (None if none)."""
-    from .media.base import encoder
-
-    media[:] = [encoder(key, obj) for key, obj in media]
-    plain = {k: v for k, v in texts.items() if type(v) is str}
-    return plain or None
 
 
 def _check_step(step: object) -> int:

@@ -71,10 +71,12 @@ def split(metrics: Mapping[str, object], known: set[str]) -> tuple[dict[str, flo
             numbers[key] = value
         elif kind is int:
             numbers[key] = float(value)
-        elif getattr(kind, "_tnb_media", False):  # tnb.Image etc.: the run encodes it (media/base.py)
+        elif getattr(kind, "_tnb_media", False):  # tnb.Image etc.: encoded now, stored by the writer
+            from .media.base import encoder
+
             if texts is None:
                 texts = {}
-            texts[key] = value
+            texts[key] = encoder(key, value)
         else:
             converted = coerce(key, value)
             if type(converted) is float:

@@ -109,6 +109,8 @@ class Writer:
         while queue:
             item = queue.popleft()
             if type(item) is tuple:
+                if item[3] is not None:
+                    item = self._take_media(item)
                 self._logs.append(item)
             elif type(item) is AlertRecord:
                 self._alerts.append(item)
@@ -127,6 +129,19 @@ class Writer:
             barrier.done.set()
         self._barriers.clear()
         return True
+
+    def _take_media(self, entry: tuple) -> tuple:
+        """Move the media of a logged step (record makers among its texts) into the batch's media."""
+        step, timestamp, numbers, texts = entry
+        if all(type(v) is str for v in texts.values()):
+            return entry
+        plain = {}
+        for key, value in texts.items():
+            if type(value) is str:
+                plain[key] = value
+            else:
+                self._media.append(value(step, timestamp))
+        return (step, timestamp, numbers, plain or None)
 
     def _guard(self, fn: Callable, *args, ok: object = None) -> object:
         # The writer must outlive any storage or network error: keep the data, report once.

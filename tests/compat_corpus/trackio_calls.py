@@ -129,5 +129,15 @@ try:
     api.runs("no-such-project")
 except ValueError as exc:
     obs["missing_project"] = str(exc)
+from trackio.sqlite_storage import SQLiteStorage  # noqa: E402
+
+obs["storage_projects"] = SQLiteStorage.get_projects()
+obs["storage_runs"] = SQLiteStorage.get_runs("corpus")
+logs = SQLiteStorage.get_logs("corpus", "first")
+obs["storage_first_log"] = logs[0]
+obs["storage_count"] = SQLiteStorage.get_log_count("corpus", "first")
+obs["storage_sampled_steps"] = [r["step"] for r in SQLiteStorage.get_logs("corpus", "first", max_points=3)]
+obs["storage_scalar_only"] = sorted(SQLiteStorage.get_logs("corpus", "first", scalar_only=True)[5])
+obs["storage_missing"] = [SQLiteStorage.get_logs("corpus", "nope"), SQLiteStorage.get_runs("nope")]
 obs["cwd_files"] = sorted(os.listdir("."))
 print("OBS " + json.dumps(obs))

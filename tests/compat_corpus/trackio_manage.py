@@ -4,6 +4,7 @@ Prints `OBS <json>`; tests/test_compat_corpus.py checks it and what is left stor
 """
 
 import json
+from pathlib import Path
 
 import trackio_nb.compat
 
@@ -16,6 +17,8 @@ for name in ("keep", "second"):
     trackio.log({"loss": 1.0})
     trackio.finish()
 trackio.init(project="csv-project-copy", embed=False)
+Path("notes.txt").write_text("saved")
+files = Path(trackio.save("notes.txt"))
 trackio.finish()
 
 api = trackio.Api()
@@ -28,4 +31,5 @@ obs["moved_runs"] = [r.name for r in api.runs("corpus-moved")]
 obs["deleted"] = api.runs("corpus-moved")[0].delete()
 obs["delete_missing_project"] = trackio.delete_project("never-existed", force=True)
 obs["delete_csv_project"] = trackio.delete_project("csv-project-copy", force=True)
+obs["saved_files_removed"] = [files.name, files.exists()]
 print("OBS " + json.dumps(obs))

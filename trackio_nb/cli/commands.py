@@ -15,6 +15,7 @@ from .. import analysis, documents
 from ..enums import LEVELS, REASONS
 from ..readers import Reader, reader_for
 from . import flags
+from .errors import CliError
 from .features import require
 
 
@@ -94,3 +95,30 @@ def summary(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
 
 def stop(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     return documents.stop_run(reader, args.project, args.run)
+
+
+def delete_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    doc = documents.delete_run(reader, args.project, args.run, confirmed=args.yes)
+    if not args.yes:
+        raise CliError(
+            f"not deleted: run {doc['run']!r} (id {doc['run_id']}) of project {args.project!r} holds"
+            f" {documents.describe_counts(doc, runs=False)}; pass --yes to delete it"
+        )
+    return doc
+
+
+def delete_project(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    doc = documents.delete_project(reader, args.project, confirmed=args.yes)
+    if not args.yes:
+        raise CliError(
+            f"not deleted: project {args.project!r} holds {documents.describe_counts(doc)}; pass --yes to delete it"
+        )
+    return doc
+
+
+def rename_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    return documents.rename_run(reader, args.project, args.run, args.to)
+
+
+def move_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
+    return documents.move_run(reader, args.project, args.run, args.to_project)

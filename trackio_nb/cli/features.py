@@ -49,7 +49,22 @@ def serve(args: argparse.Namespace) -> int:
         raise CliError("serve takes no --server: it is the server (use --host and --port)")
     port = flags.port(args.port)
     run_server = require("trackio_nb.remote.commands", "serve", "serve (the tracking server)")
-    return int(run_server(args.host, port, args.dir, _token(args), args.public_read) or 0)
+    return int(run_server(args.host, port, args.dir, _token(args), args.public_read, args.db) or 0)
+
+
+def migrate(args: argparse.Namespace) -> dict[str, Any]:
+    if args.server:
+        raise CliError("migrate takes no --server: it works on the database itself (--db URL)")
+    run_migrate = require("trackio_nb.remote.commands", "migrate", "migrate (PostgreSQL schema)")
+    return dict(run_migrate(args.db))
+
+
+def push(args: argparse.Namespace) -> dict[str, Any]:
+    server = args.server or os.environ.get("TRACKIO_NB_SERVER") or None
+    if not server:
+        raise CliError("push needs --server URL (or TRACKIO_NB_SERVER)")
+    run_push = require("trackio_nb.remote.push", "push", "push (uploading a project to a server)")
+    return dict(run_push(args.project, server, _token(args), args.dir))
 
 
 def sync(args: argparse.Namespace) -> dict[str, Any]:

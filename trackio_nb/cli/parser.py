@@ -129,6 +129,37 @@ def _stop(commands, common) -> None:
     leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
 
 
+def _delete(commands, common) -> None:
+    deleting = commands.add_parser("delete", help=HELP["delete"], description=HELP["delete"])
+    kinds = deleting.add_subparsers(title="what", metavar="WHAT", dest="kind", required=True)
+    yes = "delete for real; without it, say what would be deleted and exit 1"
+    leaf = _leaf(kinds, "run", "delete_run", "delete one ended run and everything it logged", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+    leaf.add_argument("--yes", action="store_true", help=yes)
+    leaf = _leaf(kinds, "project", "delete_project", "delete a project whose runs have all ended", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--yes", action="store_true", help=yes)
+
+
+def _rename(commands, common) -> None:
+    renaming = commands.add_parser("rename", help=HELP["rename"], description=HELP["rename"])
+    kinds = renaming.add_subparsers(title="what", metavar="WHAT", dest="kind", required=True)
+    leaf = _leaf(kinds, "run", "rename_run", "give a run a new name (its id stays)", common)
+    leaf.add_argument("--project", required=True, help="project name")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+    leaf.add_argument("--to", required=True, metavar="NAME", help="the new name")
+
+
+def _move(commands, common) -> None:
+    moving = commands.add_parser("move", help=HELP["move"], description=HELP["move"])
+    kinds = moving.add_subparsers(title="what", metavar="WHAT", dest="kind", required=True)
+    leaf = _leaf(kinds, "run", "move_run", "move an ended run, with its id and all it logged", common)
+    leaf.add_argument("--project", required=True, help="project the run is in")
+    leaf.add_argument("--run", required=True, help="run id, or a name that is unique in the project")
+    leaf.add_argument("--to-project", required=True, metavar="P", help="project to move it to (created if missing)")
+
+
 def _report(commands, common) -> None:
     leaf = _leaf(commands, "report", "report", HELP["report"], common)
     leaf.add_argument("--project", required=True, help="project name")
@@ -151,6 +182,22 @@ def _serve(commands, common) -> None:
     leaf.add_argument("--port", default="8080", metavar="N", help="port (8080; 0 picks a free one)")
     leaf.add_argument("--dir", metavar="D", help="data directory (default TRACKIO_NB_DIR)")
     leaf.add_argument("--public-read", action="store_true", help="allow reads without the token")
+    leaf.add_argument(
+        "--db",
+        metavar="URL",
+        help="keep every project in this PostgreSQL database (env TRACKIO_NB_DB) instead of --dir",
+    )
+
+
+def _migrate(commands, common) -> None:
+    leaf = _leaf(commands, "migrate", "migrate", HELP["migrate"], common)
+    leaf.add_argument("--db", metavar="URL", help="the PostgreSQL database (env TRACKIO_NB_DB)")
+
+
+def _push(commands, common) -> None:
+    leaf = _leaf(commands, "push", "push", HELP["push"], common)
+    leaf.add_argument("--project", required=True, help="the local project to upload")
+    leaf.add_argument("--dir", metavar="D", help="data directory holding it (default TRACKIO_NB_DIR)")
 
 
 def _mcp(commands, common) -> None:
@@ -172,10 +219,15 @@ HELP = {
     "compare": "runs side by side: one value per run and metric",
     "summary": "a project at a glance: runs, status, alerts, last values",
     "stop": "ask a run to stop (its should_stop() turns True)",
+    "delete": "delete an ended run or a whole project (asks for --yes)",
+    "rename": "rename a run",
+    "move": "move an ended run to another project",
     "report": "write a self-contained HTML report",
     "export": "export a notebook with its widgets to offline HTML",
     "serve": "run a tracking server over the local data directory",
     "sync": "deliver what the local outbox holds to the server",
+    "migrate": "bring a PostgreSQL database to the current schema",
+    "push": "upload a local project to a tracking server (run ids kept; pushing again adds nothing)",
     "mcp": "serve the queries to an agent over the Model Context Protocol (stdio)",
 }
 BUILDERS = {
@@ -185,10 +237,15 @@ BUILDERS = {
     "compare": _compare,
     "summary": _summary,
     "stop": _stop,
+    "delete": _delete,
+    "rename": _rename,
+    "move": _move,
     "report": _report,
     "export": _export,
     "serve": _serve,
     "sync": _sync,
+    "migrate": _migrate,
+    "push": _push,
     "mcp": _mcp,
 }
 

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
+from ..errors import RunInProgress
 from ..names import new_run_name
 from ..presentation import dumps, parse_since
 from ..readers import LocalReader
@@ -114,6 +115,8 @@ def create_app(
                 return _error(exc.status, exc.message, exc.kind)
             except ProjectNotFound as exc:
                 return _error(404, str(exc), wire.KIND_PROJECT_NOT_FOUND)
+            except RunInProgress as exc:
+                return _error(409, str(exc), wire.KIND_RUN_IN_PROGRESS)
             except LookupError as exc:
                 return _error(404, str(exc.args[0]) if exc.args else str(exc), wire.KIND_NOT_FOUND)
             except TypeError as exc:
@@ -143,6 +146,22 @@ def create_app(
 
     def stop(body: dict) -> Response:
         return _json({"stopped": store.request_stop(_str(body, "project"), _str(body, "run_id"), time.time())})
+
+    # -- starting over (write token) -------------------------------------------------------
+
+    def delete_run(body: dict) -> Response:
+        return _json(store.delete_run(_str(body, "project"), _str(body, "run_id")))
+
+    def delete_project(body: dict) -> Response:
+        return _json(store.delete_project(_str(body, "project")))
+
+    def rename_run(body: dict) -> Response:
+        store.rename_run(_str(body, "project"), _str(body, "run_id"), _opt_str(body, "name"))
+        return _json({"renamed": True})
+
+    def move_run(body: dict) -> Response:
+        to_project = validate_project(_str(body, "to_project"))
+        return _json(store.move_run(_str(body, "project"), _str(body, "run_id"), to_project))
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -187,6 +206,9 @@ def create_app(
         )
         return _frame(df)
 
+    def q_removal_counts(body: dict) -> Response:
+        return _json(store.removal_counts(_str(body, "project"), _opt_str(body, "run_id")))
+
     def q_tail(body: dict) -> Response:
         cursors = {}
         for field in ("chunk_after", "alert_after"):
@@ -222,7 +244,12 @@ def create_app(
         Route(f"{api}/heartbeat", endpoint(heartbeat, write=True), methods=["POST"]),
         Route(f"{api}/stop-requested", endpoint(stop_requested, write=True), methods=["POST"]),
         Route(f"{api}/stop", endpoint(stop, write=True), methods=["POST"]),
+        Route(f"{api}/runs/delete", endpoint(delete_run, write=True), methods=["POST"]),
+        Route(f"{api}/runs/rename", endpoint(rename_run, write=True), methods=["POST"]),
+        Route(f"{api}/runs/move", endpoint(move_run, write=True), methods=["POST"]),
+        Route(f"{api}/projects/delete", endpoint(delete_project, write=True), methods=["POST"]),
         Route(f"{api}/projects", endpoint(projects, write=False, with_body=False), methods=["GET"]),
+        Route(f"{api}/query/removal_counts", endpoint(q_removal_counts, write=False), methods=["POST"]),
         Route(f"{api}/query/runs", endpoint(q_runs, write=False), methods=["POST"]),
         Route(f"{api}/query/metrics", endpoint(q_metrics, write=False), methods=["POST"]),
         Route(f"{api}/query/final_values", endpoint(q_final_values, write=False), methods=["POST"]),

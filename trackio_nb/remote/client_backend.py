@@ -53,6 +53,7 @@ class RemoteBackend:
     def __init__(self, project: str, server_url: str, token: str | None, root: str | Path | None = None) -> None:
         self.project = project
         self.server_url = normalize_url(server_url)
+        self.location = ("remote", self.server_url.rstrip("/"))
         self._token = token
         self._http = make_client(self.server_url, token, read_timeout=SEND_TIMEOUT_S)
         self._directory = outbox_dir(root)

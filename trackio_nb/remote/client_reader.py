@@ -91,6 +91,22 @@ class RemoteReader:
     def stop(self, project: str, run_id: str) -> bool:
         return self._request("POST", "/stop", {"project": project, "run_id": run_id}).json()["stopped"]
 
+    def removal_counts(self, project: str, run_id: str | None = None) -> dict[str, int]:
+        return self._request("POST", "/query/removal_counts", {"project": project, "run_id": run_id}).json()
+
+    def delete_run(self, project: str, run_id: str) -> dict[str, int]:
+        return self._request("POST", "/runs/delete", {"project": project, "run_id": run_id}).json()
+
+    def delete_project(self, project: str) -> dict[str, int]:
+        return self._request("POST", "/projects/delete", {"project": project}).json()
+
+    def rename_run(self, project: str, run_id: str, name: str) -> None:
+        self._request("POST", "/runs/rename", {"project": project, "run_id": run_id, "name": name})
+
+    def move_run(self, project: str, run_id: str, to_project: str) -> dict[str, int]:
+        payload = {"project": project, "run_id": run_id, "to_project": to_project}
+        return self._request("POST", "/runs/move", payload).json()
+
     def media(
         self, project: str, run_ids: list[str] | None = None, key: str | None = None, after_id: int | None = None
     ) -> pl.DataFrame:

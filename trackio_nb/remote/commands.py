@@ -7,6 +7,7 @@ import secrets
 import socket
 import sys
 
+from ..errors import InvalidValue, TrackioNbError
 from ..storage import data_dir
 from .delivery import SyncReport, deliver_orphans
 from .outbox import outbox_dir
@@ -21,11 +22,14 @@ def serve(
     dir: str | None = None,
     token: str | None = None,
     public_read: bool = False,
+    db: str | None = None,
 ) -> int:
     """Run the tracking server until interrupted; returns the exit code.
 
     The token is `token`, else TRACKIO_NB_TOKEN, else a new one printed once on stdout.
     Port 0 picks a free port; the first line printed names the URL actually served.
+    With `db` (or TRACKIO_NB_DB), a PostgreSQL URL, every project lives in that database
+    and any number of servers may share it; otherwise in SQLite files under `dir`.
     """
     import uvicorn
 
@@ -33,24 +37,48 @@ def serve(
 
     generated = not (token or os.environ.get("TRACKIO_NB_TOKEN"))
     token = token or os.environ.get("TRACKIO_NB_TOKEN") or secrets.token_urlsafe(24)
-    root = data_dir(dir)
+    db = db or os.environ.get("TRACKIO_NB_DB") or None
+    root, store = None, None
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        if db is not None:
+            from ..names import new_run_name
+            from ..storage.postgres import open_store, safe_url
+
+            store = open_store(db, new_run_name)
+            where = f"database {safe_url(db)}"
+        else:
+            root = data_dir(dir)
+            root.mkdir(parents=True, exist_ok=True)
+            where = f"data in {root}"
         sock = _bind(host, port)
     except OSError as exc:
         print(f"trackio-nb serve: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except TrackioNbError as exc:
+        print(f"trackio-nb serve: {exc}", file=sys.stderr)
+        return 1
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    print(f"trackio-nb server on http://{shown}:{bound} (data in {root})", flush=True)
+    print(f"trackio-nb server on http://{shown}:{bound} ({where})", flush=True)
     if generated:
         print(f"write token (shown only now): {token}", flush=True)
     if public_read:
         print("reads are public: anyone who can reach this address can read every project", flush=True)
-    app = create_app(root, token, public_read=public_read)
+    app = create_app(root, token, public_read=public_read, store=store)
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2, lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def migrate(db: str | None = None) -> dict:
+    """`trackio-nb migrate --db URL`: bring a PostgreSQL database to the current schema."""
+    from ..storage.postgres import migrate_database, safe_url
+
+    db = db or os.environ.get("TRACKIO_NB_DB") or None
+    if db is None:
+        raise InvalidValue("migrate needs --db URL (or TRACKIO_NB_DB): SQLite files migrate themselves when opened")
+    before, after = migrate_database(db)
+    return {"database": safe_url(db), "from_version": before, "to_version": after}
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 
+from ..errors import RunInProgress
 from ..storage import ProjectNotFound
 from . import wire
 
@@ -45,6 +46,8 @@ def raise_for(response: httpx.Response, server_url: str) -> None:
         raise PermissionError(f"{server_url} refused the token ({message}); pass token= or set TRACKIO_NB_TOKEN")
     if kind == wire.KIND_PROJECT_NOT_FOUND:
         raise ProjectNotFound(message)
+    if kind == wire.KIND_RUN_IN_PROGRESS:
+        raise RunInProgress(message)
     if kind == wire.KIND_NOT_FOUND:
         raise LookupError(message)
     if kind == wire.KIND_TYPE:

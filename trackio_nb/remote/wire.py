@@ -27,6 +27,7 @@ FRAME_TYPE = "application/vnd.apache.arrow.stream"
 
 # Error kinds a server reports in {"error": message, "kind": kind}; the client raises the same type.
 KIND_VALUE, KIND_TYPE, KIND_NOT_FOUND, KIND_PROJECT_NOT_FOUND = "value", "type", "not_found", "project_not_found"
+KIND_RUN_IN_PROGRESS = "run_in_progress"  # 409: a running run cannot be deleted or moved
 
 
 def frame_bytes(df: pl.DataFrame) -> bytes:

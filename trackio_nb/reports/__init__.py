@@ -12,8 +12,9 @@ import tempfile
 from pathlib import Path
 
 from ..readers import reader_for
-from .components import alert_state, chart_state, report_spec
+from .components import alert_state, chart_state, report_labels, report_spec
 from .data import collect
+from .media_section import media_section
 from .page import render_page
 
 __all__ = ["report"]
@@ -57,6 +58,7 @@ def report(
     reader = reader_for(server_url, token)
     try:
         data = collect(reader, project, runs=runs, metrics=metrics, title=title)
+        media = media_section(reader, project, data.runs, report_labels(data))
     finally:
         close = getattr(reader, "close", None)
         if close is not None:
@@ -69,7 +71,7 @@ def report(
         ],
         "alert_stream": alert_state(data) if data.alerts else None,
     }
-    html = render_page(data, blob, modules, vega)
+    html = render_page(data, blob, modules, vega, media)
     _write_atomically(target, html)
     return target.resolve()
 

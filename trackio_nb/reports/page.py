@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from ..presentation import dumps
+from ..widgets import assets as widget_assets
 from .components import report_labels
 from .data import ReportData
 from .static import alert_timeline, header, run_table
@@ -56,8 +57,8 @@ def _chart_sections(data: ReportData) -> str:
     return '<div class="tnbr-charts">' + "".join(boxes) + "</div>"
 
 
-def render_page(data: ReportData, blob: dict[str, Any], modules: dict[str, str], vega: str) -> str:
-    """The whole HTML document for a report."""
+def render_page(data: ReportData, blob: dict[str, Any], modules: dict[str, str], vega: str, media: str = "") -> str:
+    """The whole HTML document for a report (`media`: the media section's HTML, if any)."""
     per = data.points_per_series
     css = asset("report.css").replace("</", "<\\/")
     return (
@@ -79,10 +80,11 @@ def render_page(data: ReportData, blob: dict[str, Any], modules: dict[str, str],
         " (first, last, minimum and maximum kept); the tables hold full-resolution values.</p>"
         + _chart_sections(data)
         + "</section>"
+        + media
         + f'<script type="application/json" id="tnbr-report-data">{script_json(blob)}</script>'
         + f'<script type="application/json" id="tnbr-widget-modules">{script_json(modules)}</script>'
         + f"<script>{inline_script(vega)}</script>"
-        + f"<script>{inline_script(asset('widget_host.js'))}</script>"
+        + f"<script>{inline_script(widget_assets.host())}</script>"
         + f"<script>{inline_script(asset('report.js'))}</script>"
         + "</body></html>\n"
     )

@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import unicodedata
 from pathlib import Path
+
+from .media_files import MEDIA_SUFFIX
 
 DEFAULT_DIR = "~/.cache/trackio_nb"
 DB_SUFFIX = ".db"
@@ -59,3 +62,55 @@ def project_path(project: str, root: str | os.PathLike[str] | None = None) -> Pa
     if path.parent != base:  # cannot happen by construction; guards future edits
         raise ValueError(f"project name {project!r} does not map inside {base}")
     return path
+
+
+def project_names(root: Path) -> list[str]:
+    """The names of the projects stored under `root`, sorted (a hashed file name's project read from its meta)."""
+    import sqlite3
+
+    if not root.is_dir():
+        return []
+    names = []
+    for path in sorted(root.glob("*" + DB_SUFFIX)):
+        if "~" not in path.name:
+            names.append(path.stem)
+            continue
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'project'").fetchone()
+        if row is not None:
+            names.append(row[0])
+    return sorted(names)
+
+
+# What a project keeps beside its database, named from the database's file name: SQLite's own
+# files (appended to the full name) and folders/files named after its stem. Whoever adds a
+# per-project file adds its suffix here, so deleting a project removes it too.
+SQLITE_SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
+REJECTED_SUFFIX = ".rejected.jsonl"  # rows the database refused (trackio_nb.rejected writes it)
+FILES_SUFFIX = ".files"  # trackio/wandb `save()` and artifacts (trackio_nb.compat)
+PROJECT_SIDE_SUFFIXES = (MEDIA_SUFFIX, REJECTED_SUFFIX, FILES_SUFFIX)
+
+
+def project_files(project: str, root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Every path that belongs to `project`: its database first, then the files kept beside it."""
+    db = project_path(project, root)
+    side = [db.with_name(db.name + s) for s in SQLITE_SIDE_SUFFIXES]
+    return [db, *side, *(db.with_name(db.stem + s) for s in PROJECT_SIDE_SUFFIXES)]
+
+
+def remove_project_files(project: str, root: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Delete the database of `project` and everything kept beside it; returns what was removed.
+
+    The database goes first, so a listing never shows a project whose data is half gone.
+    """
+    removed = []
+    for path in project_files(project, root):
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+        removed.append(path)
+    return removed

@@ -51,7 +51,38 @@ ALERT_SCHEMA = {
     "text": pl.String,
     "data": pl.String,
 }
+# The frames every Reader returns (trackio_nb.readers), whatever the backend.
+READ_RUNS_SCHEMA = {
+    "id": pl.String,
+    "name": pl.String,
+    "group": pl.String,
+    "status": pl.String,
+    "config": pl.String,
+    "created_at": pl.Float64,
+    "finished_at": pl.Float64,
+    "heartbeat_at": pl.Float64,
+}
+READ_FINAL_SCHEMA = {"run_id": pl.String, "metric": pl.String, "value": pl.Float64, "step": pl.Int64}
+READ_ALERTS_SCHEMA = {
+    "id": pl.Int64,
+    "run_id": pl.String,
+    "run": pl.String,
+    "timestamp": pl.Float64,
+    "step": pl.Int64,
+    "level": pl.String,
+    "title": pl.String,
+    "text": pl.String,
+    "data": pl.String,
+}
+
+
 MODES = ("last", "min", "max")
+# The summaries columns each mode reads: value, step, timestamp (SQL shared by both backends).
+FINAL_COLUMNS = {
+    "last": ("s.last_value", "s.last_step", "s.last_timestamp"),
+    "min": ("s.min_value", "s.min_step", "NULL"),
+    "max": ("s.max_value", "s.max_step", "NULL"),
+}
 RESERVED = ("step", "timestamp")  # history() columns, never metric names
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -65,15 +96,35 @@ def _in(column: str, values: Sequence) -> tuple[str, list]:
     return f"{column} IN ({','.join('?' * len(values))})", list(values)
 
 
+def check_mode(mode: str) -> None:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+
+
+def check_level(level: str | None) -> None:
+    if level is not None and level not in LEVELS:
+        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+
+
+def since_micros(since: datetime) -> int:
+    """`since` as whole microseconds after the epoch (alerts compare at that precision)."""
+    if since.tzinfo is None:
+        raise ValueError("since must be a timezone-aware datetime")
+    return (since - _EPOCH) // timedelta(microseconds=1)
+
+
 def runs(conn: sqlite3.Connection, *, now: float | None = None) -> pl.DataFrame:
     """Every run of the project, oldest first, with the status readers report."""
-    df = _frame(
-        conn,
+    rows = conn.execute(
         "SELECT key, id, name, group_name, status, config, created_at, finished_at, heartbeat_at, host, pid,"
-        " stop_requested_at FROM runs ORDER BY created_at, key",
-        (),
-        RUN_SCHEMA,
-    )
+        " stop_requested_at FROM runs ORDER BY created_at, key"
+    ).fetchall()
+    return runs_frame(rows, now)
+
+
+def runs_frame(rows: Sequence[tuple], now: float | None = None) -> pl.DataFrame:
+    """RUN_SCHEMA rows (any backend) with the status readers report at `now`."""
+    df = pl.DataFrame(rows, schema=RUN_SCHEMA, orient="row")
     if df.is_empty():
         return df
     now = time.time() if now is None else now
@@ -116,13 +167,8 @@ def final_values(
     A single query over the per-series aggregates, whatever the number of runs and metrics.
     A last value of NaN is NaN; min and max skip NaN (null when a series holds only NaN).
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    value, step, stamp = {
-        "last": ("s.last_value", "s.last_step", "s.last_timestamp"),
-        "min": ("s.min_value", "s.min_step", "NULL"),
-        "max": ("s.max_value", "s.max_step", "NULL"),
-    }[mode]
+    check_mode(mode)
+    value, step, stamp = FINAL_COLUMNS[mode]
     clauses, params = [], []
     for column, wanted in (("s.run_key", run_keys), ("m.name", metrics)):
         if wanted is not None:
@@ -139,9 +185,12 @@ def final_values(
         params,
         FINAL_SCHEMA,
     )
-    if mode == "last":
-        df = df.with_columns(pl.col("value").fill_null(float("nan")))
-    return df
+    return last_nan(df, mode)
+
+
+def last_nan(df: pl.DataFrame, mode: str) -> pl.DataFrame:
+    """A last value stored as NULL was NaN (SQLite keeps no NaN REAL): read it back as NaN."""
+    return df.with_columns(pl.col("value").fill_null(float("nan"))) if mode == "last" else df
 
 
 def history(conn: sqlite3.Connection, run_key: int, metrics: Sequence[str] | None = None) -> pl.DataFrame:
@@ -152,38 +201,55 @@ def history(conn: sqlite3.Connection, run_key: int, metrics: Sequence[str] | Non
     as itself, other values (lists, dicts, booleans) as their JSON text. Metrics named `step` or
     `timestamp` (refused by log() today, possible in older files) are left out.
     """
-    import numpy as np  # here, not at module level: aggregate queries (CLI start-up) never pay for NumPy
-
     names = [n for n in (metrics if metrics is not None else metric_names(conn, [run_key])) if n not in RESERVED]
     keys = dict(conn.execute("SELECT name, key FROM metric_names").fetchall())
     wanted = {keys[n]: n for n in names if n in keys}
-    arrays: dict[str, tuple[list, list, list]] = {}
+    chunks: list = []
     if wanted:
         clause, params = _in("metric_key", list(wanted))
-        for metric_key, steps, stamps, values in conn.execute(
+        chunks = conn.execute(
             f'SELECT metric_key, steps, timestamps, "values" FROM chunks WHERE run_key = ? AND {clause} ORDER BY id',
             [run_key, *params],
-        ):
-            a = arrays.setdefault(wanted[metric_key], ([], [], []))
-            a[0].append(np.frombuffer(steps, dtype="<i8"))
-            a[1].append(np.frombuffer(stamps, dtype="<f8"))
-            a[2].append(np.frombuffer(values, dtype="<f8"))
-    numeric = set(arrays)
-    frame = _numeric_frame({name: tuple(np.concatenate(a) for a in parts) for name, parts in arrays.items()})
-    text_keys = [k for k, n in wanted.items() if n not in numeric]
-    if text_keys:
+        ).fetchall()
+
+    def texts(numeric: set[str]) -> list:
+        text_keys = [k for k, n in wanted.items() if n not in numeric]
+        if not text_keys:
+            return []
         clause, params = _in("metric_key", text_keys)
-        rows = conn.execute(
+        return conn.execute(
             f"SELECT metric_key, step, timestamp, value FROM text_values WHERE run_key = ? AND {clause} ORDER BY id",
             [run_key, *params],
         ).fetchall()
-        texts = pl.DataFrame(
+
+    return history_frame(names, wanted, chunks, texts)
+
+
+def history_frame(names: list[str], wanted: dict, chunks: Sequence[tuple], texts) -> pl.DataFrame:
+    """The history frame from stored rows (any backend).
+
+    `wanted` maps metric keys to names; `chunks` are (metric_key, steps, timestamps, values)
+    packed rows in storage order; `texts(numeric names)` returns the (metric_key, step,
+    timestamp, value) text rows of the other wanted metrics, in storage order.
+    """
+    import numpy as np  # here, not at module level: aggregate queries (CLI start-up) never pay for NumPy
+
+    arrays: dict[str, tuple[list, list, list]] = {}
+    for metric_key, steps, stamps, values in chunks:
+        a = arrays.setdefault(wanted[metric_key], ([], [], []))
+        a[0].append(np.frombuffer(steps, dtype="<i8"))
+        a[1].append(np.frombuffer(stamps, dtype="<f8"))
+        a[2].append(np.frombuffer(values, dtype="<f8"))
+    numeric = set(arrays)
+    frame = _numeric_frame({name: tuple(np.concatenate(a) for a in parts) for name, parts in arrays.items()})
+    rows = texts(numeric) if len(numeric) < len(wanted) else []
+    if rows:
+        text_rows = pl.DataFrame(
             [(wanted[k], s, t, text_value(v)) for k, s, t, v in rows],
             schema={"metric": pl.String, "step": pl.Int64, "timestamp": pl.Float64, "value": pl.String},
             orient="row",
         )
-        text_frame = _wide([texts], "value", pl.String)
-        frame = _merge_on_step(frame, text_frame)
+        frame = _merge_on_step(frame, _wide([text_rows], "value", pl.String))
     for n in names:
         if n not in frame.columns:
             frame = frame.with_columns(pl.lit(None, dtype=pl.Float64).alias(n))
@@ -250,20 +316,17 @@ def alerts(
         clause, p = _in("a.run_key", run_keys)
         clauses.append(clause)
         params += p
+    check_level(level)
     if level is not None:
-        if level not in LEVELS:
-            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
         clauses.append("a.level = ?")
         params.append(level)
     if reason is not None:
         clauses.append("json_extract(a.data, '$.reason') = ?")
         params.append(reason)
     if since is not None:
-        if since.tzinfo is None:
-            raise ValueError("since must be a timezone-aware datetime")
         # Whole microseconds on both sides: an ISO string read back from an alert matches it.
         clauses.append("CAST(round(a.timestamp * 1000000) AS INTEGER) >= ?")
-        params.append((since - _EPOCH) // timedelta(microseconds=1))
+        params.append(since_micros(since))
     if after_id is not None:
         clauses.append("a.id > ?")
         params.append(after_id)

@@ -54,6 +54,26 @@ class ServerStore(Protocol):
         """Ask a run to stop; False when the project has no such run."""
         ...
 
+    # -- starting over (as trackio_nb.storage.start_over does on SQLite) -------------------------
+
+    def removal_counts(self, project: str, run_id: str | None = None) -> dict[str, int]:
+        """{runs, points, alerts} that deleting the run (the project when None) would remove."""
+        ...
+
+    def delete_run(self, project: str, run_id: str) -> dict[str, int]:
+        """Delete an ended run and its rows (RunInProgress while it runs); returns its counts."""
+        ...
+
+    def delete_project(self, project: str) -> dict[str, int]:
+        """Delete a project whose runs have all ended, with everything it holds; returns its counts."""
+        ...
+
+    def rename_run(self, project: str, run_id: str, name: str) -> None: ...
+
+    def move_run(self, project: str, run_id: str, to_project: str) -> dict[str, int]:
+        """Move an ended run (same id, every row) to `to_project`, created if missing; returns its counts."""
+        ...
+
     # -- reads: the frames of trackio_nb.readers.Reader ------------------------------------------
 
     def projects(self) -> list[str]: ...

@@ -7,7 +7,6 @@ Reads: the caller's reader over the same directory (LocalReader), one per thread
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -18,12 +17,14 @@ from pathlib import Path
 import polars as pl
 import sqlite_utils
 
-from . import writes
+from ..errors import ProjectNotFound
+from . import start_over, writes
 from .connection import connect
 from .media_files import media_dir
+from .opening import open_run
 from .paths import project_path
 from .records import RunRecord, SeriesState
-from .server_store import UnknownRun, identity, resume_refused
+from .server_store import UnknownRun, identity
 
 
 class SqliteProjectStore:
@@ -71,6 +72,12 @@ class SqliteProjectStore:
         with self.lock:
             self.conn.close()
 
+    def forget(self, run_id: str) -> None:
+        """Drop what is cached of a run that was deleted or moved away (call under the lock)."""
+        key = self._keys.pop(run_id, None)
+        if key is not None:
+            self._states.pop(key, None)
+
     # -- inside the lock ---------------------------------------------------------------------
 
     def _in_transaction(self, fn, batch_id: str | None):
@@ -116,27 +123,18 @@ class SqliteProjectStore:
         known = writes.run_identity(self.conn, batch["run_id"])
         if known is not None:  # the same open sent again
             return identity(*known[:2], 0, False, known[2], applied=False)
-        name = batch["name"]
-        existing = writes.latest_run_named(db, name) if name is not None else None
-        if batch["resume"] == "must" and existing is None:
-            raise resume_refused(self.project, name)
-        if existing is not None and batch["resume"] in ("allow", "must"):
-            key = existing["key"]
-            next_step, self._states[key] = writes.resume_run(
-                db, key, host=batch["host"], pid=batch["pid"], now=batch["created_at"]
-            )
-            config = json.loads(existing["config"])
-            if batch["config"]:
-                config.update(batch["config"])
-                writes.set_config(db, key, config)
-            return identity(existing["id"], existing["name"], next_step, True, config, applied=True)
-        if name is None:
-            name = self._name_run(writes.run_count(self.conn))
         record = RunRecord(
-            batch["run_id"], name, batch["group"], batch["config"], batch["created_at"], batch["host"], batch["pid"]
+            batch["run_id"],
+            batch["name"],
+            batch["group"],
+            batch["config"],
+            batch["created_at"],
+            batch["host"],
+            batch["pid"],
         )
-        writes.create_run(db, record)
-        return identity(batch["run_id"], name, 0, False, batch["config"], applied=True)
+        opened = open_run(db, self.project, record, batch["resume"], self._name_run)
+        self._states[opened.key] = opened.state
+        return identity(opened.id, opened.name, opened.next_step, opened.resumed, opened.config, applied=True)
 
 
 class SqliteServerStore:
@@ -165,9 +163,9 @@ class SqliteServerStore:
                     store = self._stores[project] = SqliteProjectStore(self.root, project, self._name_run)
         return store
 
-    def _existing(self, project: str) -> SqliteProjectStore:
+    def _existing(self, project: str, missing: type[LookupError] = UnknownRun) -> SqliteProjectStore:
         if project not in self._stores and not project_path(project, self.root).exists():
-            raise UnknownRun(f"no project named {project!r} on this server")
+            raise missing(f"no project named {project!r} on this server")
         return self.project(project)
 
     def _reader(self):
@@ -189,6 +187,41 @@ class SqliteServerStore:
 
     def request_stop(self, project: str, run_id: str, now: float) -> bool:
         return self._reader().stop(project, run_id)
+
+    # -- starting over ----------------------------------------------------------------------
+
+    def removal_counts(self, project: str, run_id: str | None = None) -> dict[str, int]:
+        return self._reader().removal_counts(project, run_id)
+
+    def delete_run(self, project: str, run_id: str) -> dict[str, int]:
+        store = self._existing(project, ProjectNotFound)
+        with store.lock:
+            held = start_over.delete_run(store.conn, project_path(project, self.root), project, run_id, time.time())
+            store.forget(run_id)
+        return held
+
+    def delete_project(self, project: str) -> dict[str, int]:
+        store = self._existing(project, ProjectNotFound)
+        with self._lock:
+            self._stores.pop(project, None)
+            store.close()  # the next batch for this project opens it afresh
+            conn = connect(project_path(project, self.root))
+            return start_over.delete_project(conn, self.root, project, time.time())
+
+    def rename_run(self, project: str, run_id: str, name: str) -> None:
+        store = self._existing(project, ProjectNotFound)
+        with store.lock:
+            start_over.rename_run(store.conn, project, run_id, name)
+
+    def move_run(self, project: str, run_id: str, to_project: str) -> dict[str, int]:
+        store = self._existing(project, ProjectNotFound)
+        src_path, dest_path = project_path(project, self.root), project_path(to_project, self.root)
+        with store.lock:
+            moved = start_over.move_run(
+                store.conn, src_path, dest_path, project=project, to_project=to_project, run_id=run_id, now=time.time()
+            )
+            store.forget(run_id)
+        return moved
 
     # -- reads -------------------------------------------------------------------------------
 

@@ -86,6 +86,11 @@ def points_between(
         f" WHERE {' AND '.join(clauses)} ORDER BY c.id",
         params,
     ).fetchall()
+    return points_frame(rows)
+
+
+def points_frame(rows: Sequence[tuple]) -> pl.DataFrame:
+    """POINTS_SCHEMA from (run_id, metric, steps, timestamps, values) packed chunk rows (any backend)."""
     if not rows:
         return pl.DataFrame(schema=POINTS_SCHEMA)
     counts = [len(steps) // 8 for _, _, steps, _, _ in rows]
@@ -108,6 +113,11 @@ def run_states(conn: sqlite3.Connection, *, now: float | None = None) -> pl.Data
 
 def _states(conn: sqlite3.Connection, runs: pl.DataFrame) -> pl.DataFrame:
     last = dict(conn.execute("SELECT run_key, max(last_step) FROM summaries GROUP BY run_key").fetchall())
+    return states_frame(runs, last)
+
+
+def states_frame(runs: pl.DataFrame, last: dict[int, int]) -> pl.DataFrame:
+    """RUN_STATE_SCHEMA from a queries.runs frame and each run key's last logged step."""
     return pl.DataFrame(
         {
             "id": runs["id"],

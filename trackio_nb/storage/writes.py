@@ -193,6 +193,8 @@ def _group(logs: Sequence[LogEntry]) -> tuple[dict[str, tuple[list[int], list[fl
     return series, texts
 
 
+group_logs = _group  # the same grouping for the PostgreSQL store
+
 _MERGE_SUMMARY = """
 INSERT INTO summaries (run_key, metric_key, count, last_step, last_timestamp, last_value,
                        min_value, min_step, max_value, max_step)

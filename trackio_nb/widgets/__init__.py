@@ -10,6 +10,7 @@ from __future__ import annotations
 from .alert_stream import AlertStream
 from .compare_chart import CompareChart
 from .dashboard import Dashboard, show
+from .media_panel import MediaPanel
 from .run_table import RunTable
 from .static import notebook_page_html, page_html, static_state
 from .sweep_chart import SweepChart
@@ -18,6 +19,7 @@ __all__ = [
     "AlertStream",
     "CompareChart",
     "Dashboard",
+    "MediaPanel",
     "RunTable",
     "SweepChart",
     "notebook_page_html",

@@ -1,6 +1,6 @@
 """The live hub: feeds every widget of this kernel from `log()` and from tailing storage.
 
-- Runs started in this kernel are tapped through `Run._listeners`: a tap appends
+- Runs started in this kernel are tapped through `Run.subscribe`: a tap appends
   `(run_id, step, timestamp, numbers)` to a deque and, when the throttle interval has
   passed and it is on the main thread, runs a tick. So updates are throttled inside
   `log()` (the kernel's event loop is blocked while a cell runs) and never sent from a
@@ -20,11 +20,13 @@ import threading
 import time
 import warnings
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from .. import session
+from ..enums import RunStatus
 from .feed import ProjectFeed
 
 if TYPE_CHECKING:
@@ -61,7 +63,7 @@ class LiveRun:
     last_step: int | None = None
     last_timestamp: float | None = None
     last_values: dict[str, float] = field(default_factory=dict)
-    tap: object = None
+    unsubscribe: Callable[[], None] | None = None
 
 
 def local_source(root: str | Path | None) -> Source:
@@ -76,16 +78,6 @@ def source_for(server_url: str | None, root: str | Path | None) -> Source:
 
     url = server_url or os.environ.get("TRACKIO_NB_SERVER") or None
     return ("remote", url.rstrip("/")) if url else local_source(root)
-
-
-def run_source(run: Run) -> Source | None:
-    """Where a run writes: its local data directory, or its server URL."""
-    backend = run._backend
-    path = getattr(backend, "path", None)
-    if isinstance(path, Path):
-        return ("local", str(path.parent.resolve()))
-    url = getattr(backend, "server_url", None) or getattr(backend, "url", None)
-    return ("remote", str(url).rstrip("/")) if url else None
 
 
 class Hub:
@@ -144,9 +136,9 @@ class Hub:
 
     def listen(self, run: Run) -> None:
         """Tap a run's log() (idempotent). Called for every run init() starts once widgets exist."""
-        if run.id in self.live or run.status != "running":
+        if run.id in self.live or run.status != RunStatus.RUNNING:
             return
-        live = self.live[run.id] = LiveRun(run, run.project, run_source(run))
+        live = self.live[run.id] = LiveRun(run, run.project, run.location)
         append = self.pending.append
         rid = run.id
         monotonic = time.monotonic
@@ -156,9 +148,7 @@ class Hub:
             if monotonic() >= self._due:
                 self._throttled_tick()
 
-        live.tap = tap
-        run._listeners.append(tap)
-        run._end_listeners.append(self._run_ended)
+        live.unsubscribe = run.subscribe(tap, self._run_ended)
 
     def _on_new_run(self, run: Run) -> None:
         if self.subscribers:
@@ -166,10 +156,8 @@ class Hub:
 
     def _forget(self, rid: str) -> None:
         live = self.live.pop(rid)
-        if live.tap in live.run._listeners:
-            live.run._listeners.remove(live.tap)
-        if self._run_ended in live.run._end_listeners:
-            live.run._end_listeners.remove(self._run_ended)
+        if live.unsubscribe is not None:
+            live.unsubscribe()
 
     def live_ids(self, project: str, source: Source) -> list[str]:
         return [rid for rid, lr in self.live.items() if lr.project == project and lr.source == source]
@@ -187,7 +175,7 @@ class Hub:
             self.listen(current)
         for rid in self.live_ids(widget.project, widget.source):
             live = self.live[rid]
-            if live.run.status == "running":
+            if live.run.status == RunStatus.RUNNING:
                 live.run.flush(FLUSH_TIMEOUT_S)  # the initial read then holds all of it
         if self.subscribers:
             self.tick()  # everything buffered so far goes to the widgets that already exist
@@ -238,7 +226,7 @@ class Hub:
             self._due = now + self.interval()
             if final:
                 for live in list(self.live.values()):
-                    if live.run.status == "running":
+                    if live.run.status == RunStatus.RUNNING:
                         live.run.flush(FINAL_FLUSH_TIMEOUT_S)
             batch = self._drain()
             self._poll_feeds()
@@ -250,7 +238,7 @@ class Hub:
             if full:
                 cost = time.monotonic() - now
                 self._full_every = max(FULL_SYNC_S, FULL_SYNC_COST_RATIO * cost)
-            for rid in [rid for rid, lr in self.live.items() if lr.run.status != "running"]:
+            for rid in [rid for rid, lr in self.live.items() if lr.run.status != RunStatus.RUNNING]:
                 self._forget(rid)  # an ended run logs no more; its rows were all read above
         finally:
             self._ticking = False
@@ -327,4 +315,4 @@ def _ipython():
 
 
 HUB = Hub()
-session.run_hooks.append(HUB._on_new_run)
+session.add_init_hook(HUB._on_new_run)

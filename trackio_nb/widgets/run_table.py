@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import traitlets
 
 from ..presentation import human_time, json_float
 from ..reports.data import differing_keys, flatten_config
-from . import assets, html
+from . import assets, comm_route, html
 from .base import LiveWidget
 from .hub import HUB, Entry
 
@@ -27,6 +28,7 @@ class RunTable(LiveWidget):
     hidden = traitlets.List(traitlets.Unicode()).tag(sync=True)
     sort = traitlets.Unicode("").tag(sync=True)
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)
+    _stop_mid_cell = traitlets.Bool(False).tag(sync=True)  # see `stop_mid_cell`; "_": not in static pages
 
     def __init__(self, project: str, *, metrics: list[str] | None = None, **source: Any) -> None:
         if metrics is not None and (isinstance(metrics, str) or not all(isinstance(m, str) and m for m in metrics)):
@@ -40,6 +42,7 @@ class RunTable(LiveWidget):
         self._sent_config: list[str] | None = None
         super().__init__(project, **source)
         self.on_msg(self._on_message)
+        self._stop_mid_cell = comm_route.route(self, _is_stop_message)
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
         feed = self._feed
@@ -94,9 +97,15 @@ class RunTable(LiveWidget):
         if not isinstance(run_id, str) or run_id not in self._rows:
             self.error = f"stop: no run with id {run_id!r} in project {self.project!r}"
             return
-        self._reader.stop(self.project, run_id)
+        self._reader.stop(self.project, run_id)  # may run on a subshell thread mid-cell (comm_route)
         self._feed.invalidate()  # this reader wrote it: the change marker does not move for its own writes
-        HUB.tick()
+        if threading.current_thread() is threading.main_thread():
+            HUB.tick()
+
+    @property
+    def stop_mid_cell(self) -> bool:
+        """True when the stop button acts while a cell is running (this kernel has subshells)."""
+        return self._stop_mid_cell
 
     def _describe(self) -> str:
         return f"project={self.project!r}, runs={len(self._rows)}"
@@ -117,6 +126,14 @@ class RunTable(LiveWidget):
             for r in self._rows.values()
         ]
         return html.table(f"{self.project}: runs", headers, body, "no runs yet")
+
+
+def _is_stop_message(data: object) -> bool:
+    """A stop button click (ipywidgets wraps custom messages as {"method": "custom", "content": ...})."""
+    if not isinstance(data, dict) or data.get("method") != "custom":
+        return False
+    content = data.get("content")
+    return isinstance(content, dict) and content.get("type") == "stop"
 
 
 def _row(run: dict, columns: list[str], last: dict, live, config_columns: list[str], config: dict) -> dict:

@@ -2,13 +2,14 @@
 
 `page_html(widgets)` renders live widget objects; `notebook_page_html(nb)` renders the widget
 state a notebook saved (nbclient `store_widget_state=True`), in output order. The page holds
-a small model shim (`get/set/on/off/save_changes/send`), the Vega bundle and the modules.
+the static widget host (assets/widget_host.js, the one reports and exports use too), the Vega
+bundle and the modules.
 """
 
 from __future__ import annotations
 
 import base64
-import copy
+import json
 from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
@@ -23,68 +24,60 @@ _NOT_STATE = {"layout", "tabbable", "tooltip", "vega", "_esm", "_css"}
 
 _BOOT = """
 const data = JSON.parse(document.getElementById("tnb-data").textContent);
-function blobUrl(text) { return URL.createObjectURL(new Blob([text], { type: "text/javascript" })); }
-function makeModel(state) {
-  const handlers = new Map();
-  const emit = (ev, ...args) => (handlers.get(ev) || []).slice().forEach((f) => f(...args));
-  return {
-    get: (k) => state[k],
-    set: (k, v) => { state[k] = v; emit("change:" + k, v); },
-    save_changes: () => {},
-    on: (ev, f) => { if (!handlers.has(ev)) handlers.set(ev, []); handlers.get(ev).push(f); },
-    off: (ev, f) => { const l = handlers.get(ev) || []; handlers.set(ev, f ? l.filter((g) => g !== f) : []); },
-    send: () => {},
-  };
-}
 if (data.vega) {
   await new Promise((resolve, reject) => {
     const s = document.createElement("script");
-    s.src = blobUrl(data.vega);
+    s.src = URL.createObjectURL(new Blob([data.vega], { type: "text/javascript" }));
     s.onload = resolve;
     s.onerror = () => reject(new Error("the Vega bundle failed to load"));
     document.head.appendChild(s);
   });
 }
-const modules = new Map();
 const host = document.getElementById("tnb-widgets");
 for (const w of data.widgets) {
-  if (!modules.has(w.esm)) modules.set(w.esm, import(blobUrl(w.esm)));
-  const mod = await modules.get(w.esm);
   const el = document.createElement("div");
   el.className = "tnb-widget";
   host.appendChild(el);
-  await mod.default.render({ model: makeModel(w.state), el });
+  await window.tnbWidgetHost.mount(el, w.esm, "", w.state);
 }
 document.body.dataset.ready = "true";
 """
 
 
 def static_state(widget: Any) -> dict:
-    """A widget's synced state as a JSON-ready dict (binary columns as base64), without module, CSS or Vega."""
+    """A widget's synced state as a JSON-ready dict, without its module, CSS or Vega bundle.
+
+    Binary values (a MediaPanel's files) become base64 text, as saved notebook state holds them.
+    """
     state = widget.get_state()
-    return {k: _text(v) for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
+    return {k: _text_bytes(v) for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
 
 
-def _text(value: Any) -> Any:
+def _text_bytes(value: Any) -> Any:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, dict):
-        return {k: _text(v) for k, v in value.items()}
+        return {k: _text_bytes(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_text(v) for v in value]
+        return [_text_bytes(v) for v in value]
     return value
 
 
-def with_buffers(model: Mapping) -> dict:
-    """A saved model's state with its binary buffers put back at their paths, as base64 text."""
-    state = copy.deepcopy(dict(model["state"]))
-    for buffer in model.get("buffers", []):
+def _restore_buffers(state: dict, buffers: list[dict]) -> dict:
+    """Saved widget state keeps binary traits apart (`buffers`: path + base64); put them back as base64 text."""
+    state = json.loads(json.dumps(state))
+    for buffer in buffers:
         *parents, last = buffer["path"]
-        target: Any = state
+        target = state
         for part in parents:
-            target = target[part]
+            target = target[part] if isinstance(target, list) else target.setdefault(part, {})  # list: a chart's series
         target[last] = buffer["data"]
     return state
+
+
+def with_buffers(model: Mapping) -> dict:
+    """A saved model's state with its binary buffers put back at their paths (base64 text)."""
+    return _restore_buffers(model["state"], model.get("buffers", []))
 
 
 def _esm_of(widget: Any) -> str:
@@ -112,7 +105,7 @@ def notebook_page_html(nb: Mapping, title: str = "trackio_nb notebook") -> str:
         model = saved.get(model_id)
         if model is None:
             raise ValueError(f"the notebook displays widget {model_id!r} but saved no state for it")
-        state = with_buffers(model)
+        state = _restore_buffers(model["state"], model.get("buffers", []))
         if model["model_name"] == "AnyModel":
             clean = {k: v for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}
             items.append({"esm": state["_esm"], "state": clean})
@@ -136,5 +129,6 @@ def _page(items: list[dict], title: str) -> str:
         '<!doctype html>\n<html><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{assets.css()}</style></head>\n"
         f'<body><div id="tnb-widgets"></div>\n<script id="tnb-data" type="application/json">{data}</script>\n'
+        f"<script>{assets.host()}</script>\n"
         f'<script type="module">{_BOOT}</script>\n</body></html>\n'
     )

@@ -86,6 +86,6 @@ def start_cpu_sampler(run: Run, interval: float) -> threading.Event:
             except RuntimeError:  # the run ended between the check and the log
                 return
 
-    run._end_listeners.append(lambda _run: stop.set())
+    run.subscribe(on_end=lambda _run: stop.set())
     threading.Thread(target=sample, name="trackio_nb-cpu-sampler", daemon=True).start()
     return stop

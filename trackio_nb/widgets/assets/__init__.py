@@ -21,3 +21,12 @@ def esm(name: str) -> str:
 def css() -> str:
     """The CSS shared by all widgets (class names prefixed `tnb-`)."""
     return (HERE / "widgets.css").read_text(encoding="utf-8")
+
+
+@cache
+def host() -> str:
+    """The static widget host (window.tnbWidgetHost): renders these modules from saved state, no kernel.
+
+    The one host of every static page: widget pages, HTML reports, exported notebooks.
+    """
+    return (HERE / "widget_host.js").read_text(encoding="utf-8")

@@ -72,7 +72,8 @@ function render({ model, el }) {
   chooser.appendChild(node("summary", null, "columns"));
   const choices = node("div", "tnb-column-choices");
   chooser.appendChild(choices);
-  root.append(title, error, chooser, table);
+  const note = node("div", "tnb-note tnb-stop-note");
+  root.append(title, error, chooser, table, note);
   el.appendChild(root);
 
   const bus = highlightBus();
@@ -140,7 +141,6 @@ function render({ model, el }) {
     let b = buttons.get(r.id);
     if (!b) {
       b = node("button", "tnb-stop");
-      b.title = "Write a stop request: the run's should_stop() turns True (acts when this kernel is free)";
       b.addEventListener("click", (ev) => {
         ev.stopPropagation(); // a stop is not a highlight
         clicked.add(r.id);
@@ -149,6 +149,9 @@ function render({ model, el }) {
       });
       buttons.set(r.id, b);
     }
+    b.title = model.get("_stop_mid_cell")
+      ? "Write a stop request: the run's should_stop() turns True, even while a cell is running"
+      : "Write a stop request: the run's should_stop() turns True (acts when this kernel is free)";
     const asked = !!r.stop_requested || clicked.has(r.id);
     b.textContent = asked ? "stop requested" : "stop";
     b.disabled = asked;
@@ -169,6 +172,10 @@ function render({ model, el }) {
   function draw() {
     title.textContent = `${model.get("project")}: ${rows.size} run${rows.size === 1 ? "" : "s"}`;
     error.textContent = model.get("error") || "";
+    const anyRunning = [...rows.values()].some((r) => r.status === "running");
+    note.textContent = anyRunning && model.get("_stop_mid_cell") === false
+      ? "stop acts once the running cell ends: this kernel cannot take widget messages mid-cell"
+      : "";
     table.replaceChildren();
     drawChoices();
     const off = hidden();
@@ -244,6 +251,7 @@ function render({ model, el }) {
   model.on("change:error", onError);
   model.on("change:sort", onView);
   model.on("change:hidden", onView);
+  model.on("change:_stop_mid_cell", onError);
   model.on("msg:custom", onMessage);
   bus.on(onHighlight);
   readSort();
@@ -257,6 +265,7 @@ function render({ model, el }) {
     model.off("change:error", onError);
     model.off("change:sort", onView);
     model.off("change:hidden", onView);
+    model.off("change:_stop_mid_cell", onError);
     model.off("msg:custom", onMessage);
     bus.off(onHighlight);
   };

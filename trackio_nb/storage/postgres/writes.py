@@ -1,0 +1,285 @@
+"""Every write of the PostgreSQL store: one transaction per batch, safe across server processes.
+
+A batch's id goes into `applied_batches` first, in the transaction that stores its data:
+a duplicate arriving through another process blocks on the primary key until the first
+commits, then finds the id and applies nothing (ON CONFLICT DO NOTHING). Chunk and alert
+ids come from the project's counters, taken last (the row lock is held only for the final
+inserts and the commit), so ids become visible in the order they were handed out.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+
+from ..codec import pack_floats, pack_ints
+from ..records import AlertRecord, LogEntry, MediaRecord
+from ..server_store import UnknownRun, identity, resume_refused
+from ..summary import summarize
+from ..writes import group_logs
+from .schema import write_summary
+
+MERGE_SUMMARY = """
+INSERT INTO summaries AS s (run_key, metric_key, count, last_step, last_timestamp, last_value,
+                            min_value, min_step, max_value, max_step)
+VALUES (%(run_key)s, %(metric_key)s, %(count)s, %(last_step)s, %(last_timestamp)s, %(last_value)s,
+        %(min_value)s, %(min_step)s, %(max_value)s, %(max_step)s)
+ON CONFLICT (run_key, metric_key) DO UPDATE SET
+    count = s.count + excluded.count,
+    last_value = CASE WHEN excluded.last_step >= s.last_step THEN excluded.last_value ELSE s.last_value END,
+    last_timestamp = CASE WHEN excluded.last_step >= s.last_step THEN excluded.last_timestamp ELSE s.last_timestamp END,
+    min_step = CASE WHEN s.min_value IS NULL OR excluded.min_value < s.min_value THEN excluded.min_step ELSE s.min_step END,
+    min_value = CASE WHEN s.min_value IS NULL OR excluded.min_value < s.min_value THEN excluded.min_value ELSE s.min_value END,
+    max_step = CASE WHEN s.max_value IS NULL OR excluded.max_value > s.max_value THEN excluded.max_step ELSE s.max_step END,
+    max_value = CASE WHEN s.max_value IS NULL OR excluded.max_value > s.max_value THEN excluded.max_value ELSE s.max_value END,
+    last_step = greatest(s.last_step, excluded.last_step)
+"""
+INSERT_CHUNK = (
+    'INSERT INTO chunks (project_key, id, run_key, metric_key, n, first_step, last_step, steps, timestamps, "values")'
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+INSERT_MEDIA = (
+    "INSERT INTO media (project_key, id, run_key, step, timestamp, key, kind, caption, value, file, files, meta)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+INSERT_ALERT = (
+    "INSERT INTO alerts (project_key, id, run_key, timestamp, step, level, title, text, data, reason)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def project_key(conn: psycopg.Connection, name: str, now: float, *, create: bool) -> int | None:
+    """The key of project `name`, created (autocommit) when `create` and missing."""
+    if create:
+        conn.execute(
+            "INSERT INTO projects (name, created_at) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING", (name, now)
+        )
+    row = conn.execute("SELECT key FROM projects WHERE name = %s", (name,)).fetchone()
+    return None if row is None else row[0]
+
+
+def metric_keys(conn: psycopg.Connection, names: list[str], cache: dict[str, int]) -> dict[str, int]:
+    """Keys of metric names (global, never removed), creating missing ones in their own commit."""
+    missing = [n for n in names if n not in cache]
+    if missing:
+        conn.execute(
+            "INSERT INTO metric_names (name) SELECT unnest(%s::text[]) ON CONFLICT (name) DO NOTHING", (missing,)
+        )
+        for key, name in conn.execute("SELECT key, name FROM metric_names WHERE name = ANY(%s)", (missing,)):
+            cache[name] = key
+    return cache
+
+
+def _run(conn: psycopg.Connection, project: str, pkey: int, run_id: str) -> tuple[int, bool]:
+    row = conn.execute(
+        "SELECT key, stop_requested_at IS NOT NULL FROM runs WHERE project_key = %s AND id = %s", (pkey, run_id)
+    ).fetchone()
+    if row is None:
+        raise UnknownRun(f"project {project!r} has no run with id {run_id!r}")
+    return row[0], row[1]
+
+
+def _claim(conn: psycopg.Connection, pkey: int, batch_id: str, now: float) -> bool:
+    """Record the batch id; False when some process already applied it (nothing else is done then)."""
+    row = conn.execute(
+        "INSERT INTO applied_batches (project_key, id, applied_at) VALUES (%s, %s, %s)"
+        " ON CONFLICT (project_key, id) DO NOTHING RETURNING 1",
+        (pkey, batch_id, now),
+    ).fetchone()
+    return row is not None
+
+
+def _take_ids(conn: psycopg.Connection, pkey: int, chunks: int, alerts: int, media: int) -> tuple[int, int, int]:
+    """Reserve ids for this batch's chunks, alerts and media rows; returns the first of each."""
+    chunk_seq, alert_seq, media_seq = conn.execute(
+        "UPDATE projects SET chunk_seq = chunk_seq + %s, alert_seq = alert_seq + %s, media_seq = media_seq + %s"
+        " WHERE key = %s RETURNING chunk_seq, alert_seq, media_seq",
+        (chunks, alerts, media, pkey),
+    ).fetchone()
+    return chunk_seq - chunks + 1, alert_seq - alerts + 1, media_seq - media + 1
+
+
+def apply_write(
+    conn: psycopg.Connection, project: str, pkey: int, batch: dict, names: dict[str, int], now: float
+) -> dict:
+    """Store a write batch (logs, alerts, config) exactly once; returns {applied, stop}."""
+    logs: list[LogEntry] = batch["logs"]
+    alerts: list[AlertRecord] = batch["alerts"]
+    media: list[MediaRecord] = batch.get("media") or []
+    series, texts = group_logs(logs)
+    if series or texts:
+        metric_keys(conn, [*series, *(t[0] for t in texts)], names)
+    with conn.transaction():
+        run_key, stop = _run(conn, project, pkey, batch["run_id"])
+        if not _claim(conn, pkey, batch["id"], now):
+            return {"applied": False, "stop": stop}
+        last_steps: dict[int, int] = {}
+        if series:
+            keys = [names[n] for n in series]
+            last_steps = dict(
+                conn.execute(
+                    "SELECT metric_key, last_step FROM summaries WHERE run_key = %s AND metric_key = ANY(%s)"
+                    " FOR UPDATE",
+                    (run_key, keys),
+                ).fetchall()
+            )
+        chunks, merges = [], []
+        for name, (steps, stamps, values) in series.items():
+            metric_key = names[name]
+            lo, hi = min(steps), max(steps)
+            chunks.append(
+                [run_key, metric_key, len(steps), lo, hi, pack_ints(steps), pack_floats(stamps), pack_floats(values)]
+            )
+            if lo <= last_steps.get(metric_key, -1) or len(set(steps)) != len(steps):
+                write_summary(conn, run_key, metric_key, extra=(steps, stamps, values))
+            else:
+                merges.append(summarize(steps, stamps, values).as_row(run_key, metric_key))
+        with conn.cursor() as cur:
+            if merges:
+                cur.executemany(MERGE_SUMMARY, merges)
+            if texts:
+                cur.executemany(
+                    "INSERT INTO text_values (run_key, metric_key, step, timestamp, value) VALUES (%s, %s, %s, %s, %s)",
+                    [(run_key, names[n], s, t, v) for n, s, t, v in texts],
+                )
+            if batch["config"] is not None:
+                cur.execute(
+                    "UPDATE runs SET config = %s WHERE key = %s", (json.dumps(batch["config"], allow_nan=True), run_key)
+                )
+            blobs = {name: data for m in media for name, data in m.blobs.items()}
+            if blobs:  # files before the rows that name them; the same bytes are one row
+                cur.executemany(
+                    "INSERT INTO media_files (project_key, name, data) VALUES (%s, %s, %s)"
+                    " ON CONFLICT (project_key, name) DO NOTHING",
+                    [(pkey, name, data) for name, data in sorted(blobs.items())],
+                )
+            if chunks or alerts or media:
+                first_chunk, first_alert, first_media = _take_ids(conn, pkey, len(chunks), len(alerts), len(media))
+                if media:
+                    cur.executemany(
+                        INSERT_MEDIA, [_media_row(pkey, first_media + i, run_key, m) for i, m in enumerate(media)]
+                    )
+                if chunks:
+                    cur.executemany(INSERT_CHUNK, [(pkey, first_chunk + i, *c) for i, c in enumerate(chunks)])
+                if alerts:
+                    cur.executemany(
+                        INSERT_ALERT,
+                        [_alert_row(pkey, first_alert + i, run_key, a) for i, a in enumerate(alerts)],
+                    )
+    return {"applied": True, "stop": stop}
+
+
+def _media_row(pkey: int, media_id: int, run_key: int, m: MediaRecord) -> tuple:
+    files = json.dumps(sorted(m.blobs)) if m.blobs else None
+    return (pkey, media_id, run_key, m.step, m.timestamp, m.key, m.kind, m.caption, m.value, m.file, files, m.meta)
+
+
+def _alert_row(pkey: int, alert_id: int, run_key: int, a: AlertRecord) -> tuple:
+    return (pkey, alert_id, run_key, a.timestamp, a.step, a.level, a.title, a.text, a.data, _reason(a.data))
+
+
+def _reason(data: str | None) -> str | None:
+    """The alert's `data.reason` when it is a string (what SQLite's json_extract filter matches)."""
+    if data is None:
+        return None
+    parsed = json.loads(data)
+    reason = parsed.get("reason") if isinstance(parsed, dict) else None
+    return reason if isinstance(reason, str) else None
+
+
+def apply_status(conn: psycopg.Connection, project: str, pkey: int, batch: dict, now: float) -> dict:
+    """Set a run's status exactly once (committed, hence durable, before the answer)."""
+    with conn.transaction():
+        run_key, stop = _run(conn, project, pkey, batch["run_id"])
+        if not _claim(conn, pkey, batch["id"], now):
+            return {"applied": False, "stop": stop}
+        conn.execute(
+            "UPDATE runs SET status = %s, finished_at = %s WHERE key = %s",
+            (batch["status"], batch["finished_at"], run_key),
+        )
+    return {"applied": True, "stop": stop}
+
+
+def apply_open(conn: psycopg.Connection, project: str, pkey: int, batch: dict, name_run) -> dict:
+    """Create the run (idempotent by run id, also between processes) or resume the latest of that name."""
+    with conn.transaction():
+        known = _identity(conn, pkey, batch["run_id"])
+        if known is not None:
+            return identity(known[0], known[1], 0, False, known[2], applied=False)
+        name = batch["name"]
+        existing = None
+        if name is not None:
+            existing = conn.execute(
+                "SELECT key, id, name, config FROM runs WHERE project_key = %s AND name = %s"
+                " ORDER BY created_at DESC, key DESC LIMIT 1 FOR UPDATE",
+                (pkey, name),
+            ).fetchone()
+        if batch["resume"] == "must" and existing is None:
+            raise resume_refused(project, name)
+        if existing is not None and batch["resume"] in ("allow", "must"):
+            key, run_id, run_name, config_text = existing
+            conn.execute(
+                "UPDATE runs SET status = 'running', finished_at = NULL, heartbeat_at = %s, host = %s, pid = %s,"
+                " stop_requested_at = NULL WHERE key = %s",
+                (batch["created_at"], batch["host"], batch["pid"], key),
+            )
+            config = json.loads(config_text)
+            if batch["config"]:
+                config.update(batch["config"])
+                conn.execute("UPDATE runs SET config = %s WHERE key = %s", (json.dumps(config, allow_nan=True), key))
+            top = conn.execute(
+                "SELECT greatest((SELECT max(last_step) FROM summaries WHERE run_key = %s),"
+                " (SELECT max(step) FROM text_values WHERE run_key = %s))",
+                (key, key),
+            ).fetchone()[0]
+            return identity(run_id, run_name, 0 if top is None else top + 1, True, config, applied=True)
+        if name is None:
+            count = conn.execute("SELECT count(*) FROM runs WHERE project_key = %s", (pkey,)).fetchone()[0]
+            name = name_run(count)
+        created = conn.execute(
+            "INSERT INTO runs (project_key, id, name, group_name, status, config, created_at, heartbeat_at, host, pid)"
+            " VALUES (%s, %s, %s, %s, 'running', %s, %s, %s, %s, %s) ON CONFLICT (project_key, id) DO NOTHING"
+            " RETURNING key",
+            (
+                pkey,
+                batch["run_id"],
+                name,
+                batch["group"],
+                json.dumps(batch["config"], allow_nan=True),
+                batch["created_at"],
+                batch["created_at"],
+                batch["host"],
+                batch["pid"],
+            ),
+        ).fetchone()
+    if created is None:  # the same open, committed meanwhile by another server process
+        run_id, run_name, config = _identity(conn, pkey, batch["run_id"])
+        return identity(run_id, run_name, 0, False, config, applied=False)
+    return identity(batch["run_id"], name, 0, False, batch["config"], applied=True)
+
+
+def _identity(conn: psycopg.Connection, pkey: int, run_id: str) -> tuple[str, str, dict] | None:
+    row = conn.execute(
+        "SELECT id, name, config FROM runs WHERE project_key = %s AND id = %s", (pkey, run_id)
+    ).fetchone()
+    return None if row is None else (row[0], row[1], json.loads(row[2]))
+
+
+def heartbeat(conn: psycopg.Connection, project: str, pkey: int, run_id: str, now: float) -> bool:
+    row = conn.execute(
+        "UPDATE runs SET heartbeat_at = %s WHERE project_key = %s AND id = %s RETURNING stop_requested_at IS NOT NULL",
+        (now, pkey, run_id),
+    ).fetchone()
+    if row is None:
+        raise UnknownRun(f"project {project!r} has no run with id {run_id!r}")
+    return row[0]
+
+
+def stop_requested(conn: psycopg.Connection, project: str, pkey: int, run_id: str) -> bool:
+    return _run(conn, project, pkey, run_id)[1]
+
+
+def request_stop(conn: psycopg.Connection, pkey: int, run_id: str, now: float) -> bool:
+    cur = conn.execute("UPDATE runs SET stop_requested_at = %s WHERE project_key = %s AND id = %s", (now, pkey, run_id))
+    return cur.rowcount == 1
