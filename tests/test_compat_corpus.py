@@ -56,11 +56,47 @@ def test_trackio_module_surface(trackio_program):
         "Reserved keys renamed: ['step', 'timestamp'] → '{key}_' (trackio_nb keeps step, timestamp and _names for itself)"
     ]
     assert "Object3D is not supported" in obs["object3d"]
+    for name in ("Plotly", "import_tf_events"):
+        assert (
+            obs[f"unsupported_{name}"]
+            == f"trackio.{name} is not supported by trackio_nb (docs/compat.md lists what is)"
+        )
     for keyword, what in (("space_id", "Space"), ("dataset_id", "dataset"), ("bucket_id", "bucket")):
         assert f"not to a Hugging Face {what}: {keyword}=" in obs[f"refused_{keyword}"]
     assert obs["log_gpu"] == {}
     assert obs["log_gpu_warning"] == ["log_gpu(): trackio_nb does not sample GPU metrics; nothing was logged"]
     assert obs["log_cpu_keys"][0] == "cpu/0/utilization"
+
+
+# trackio 0.43.0's `init` parameters, read from the package (inspect.signature(trackio.init)).
+TRACKIO_043_INIT = [
+    "project",
+    "name",
+    "group",
+    "space_id",
+    "server_url",
+    "dataset_id",
+    "bucket_id",
+    "config",
+    "resume",
+    "settings",
+    "private",
+    "embed",
+    "auto_log_gpu",
+    "gpu_log_interval",
+    "auto_log_cpu",
+    "cpu_log_interval",
+    "webhook_url",
+    "webhook_min_level",
+]
+
+
+def test_init_takes_trackio_043_parameters_in_order():
+    import inspect
+
+    from trackio_nb.compat import trackio
+
+    assert list(inspect.signature(trackio.init).parameters) == TRACKIO_043_INIT
 
 
 def test_trackio_program_stored_runs_metrics_media_and_config(trackio_program):
@@ -128,9 +164,15 @@ def test_trackio_files_artifacts_and_csv(trackio_program):
     assert obs["artifact"] == ["model:v0", ["best", "latest"], len('{"hidden": 4}')]
     assert obs["artifact_again"] == "model:v0"  # same files: no new version
     assert obs["used"] == ["model:v0", '{"hidden": 4}']
+    assert obs["artifact_overwrite"] == "model:v1"  # new files: a new version; overwrite dropped v0
     [manifest] = (folder / "artifacts" / "model").glob("v*.json")
     stored = json.loads(manifest.read_text())
-    assert (stored["run"], stored["type"], stored["metadata"]) == ("first", "model", {"epoch": 1})
+    assert (manifest.name, stored["run"], stored["type"], stored["aliases"]) == (
+        "v1.json",
+        "second",
+        "model",
+        ["latest"],
+    )
     csv_run = tnb.Api(dir=str(data)).run("csv-project", "metrics")
     assert csv_run.status == "finished"
     assert history(csv_run) == {0: {"loss": 0.9, "acc": 0.1}, 1: {"loss": 0.8}, 2: {"loss": 0.7, "acc": 0.3}}

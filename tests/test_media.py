@@ -235,3 +235,19 @@ def test_deleting_runs_and_the_project_takes_their_files(data_dir):
         c.log({"x": tnb.Image(RGB)})
     tnb.Api().delete_project("gone")
     assert not folder.exists() and not project_path("gone").exists()
+
+
+def test_audio_and_video_files_are_stored_as_given(data_dir, tmp_path):
+    sound, clip = tmp_path / "a.WAV", tmp_path / "clip.mp4"
+    with wave.open(str(sound), "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(100)
+        wav.writeframes(np.arange(10, dtype="<i2").tobytes())
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42 not a real movie")
+    with tnb.init("files") as run:
+        run.log({"sound": tnb.Audio(str(sound)), "clip": tnb.Video(clip, fps=12)})
+        with pytest.raises(InvalidValue, match=r"video files must be one of mp4, webm, gif, ogg, mov; got 'a\.WAV'"):
+            tnb.Video(sound)
+        rows = {r["key"]: r for r in _logged("files", run)}
+    assert rows["sound"]["path"].endswith(".wav") and rows["clip"]["path"].endswith(".mp4")
+    with open(rows["sound"]["path"], "rb") as a, open(rows["clip"]["path"], "rb") as v:
+        assert (a.read(), v.read()) == (sound.read_bytes(), clip.read_bytes())

@@ -78,7 +78,7 @@ def test_panel_step_slider_changes_the_image_and_html_stays_sandboxed(chromium_b
 def test_report_media_section_selects_steps_and_sandboxes_html(chromium_browser, seeded, tmp_path):
     report = tnb.report("gallery", tmp_path / "report.html")
     html = report.read_text(encoding="utf-8")
-    assert "Images larger than 384 px on a side are shown as downscaled thumbnails" in html
+    assert "Images larger than 384 px on a side are shown as downscaled thumbnails (JPEG when opaque)" in html
     page = offline_page(chromium_browser)
     page.goto(report.as_uri())
     title = page.title()
@@ -153,3 +153,15 @@ def test_panel_applies_live_deltas_with_binary_buffers(chromium_browser, seeded,
     assert page.locator(f"{section} .tnb-media-slider").get_attribute("max") == "3"
     page.guard.check()
     page.close()
+
+
+def test_report_with_many_large_images_stays_small(data_dir, tmp_path):
+    """25 steps of 800x800 noise (~48 MB of PNG stored): the report keeps 20 JPEG thumbnails, under 3 MB."""
+    rng = np.random.default_rng(0)
+    with tnb.init("heavy", "r") as run:
+        for _ in range(25):
+            run.log({"img": tnb.Image(rng.integers(0, 256, (800, 800, 3), dtype=np.uint8))})
+    html = tnb.report("heavy", tmp_path / "heavy.html").read_text(encoding="utf-8")
+    assert html.count('data-thumbnail="1"') == 20
+    assert html.count("data:image/jpeg;base64,") == 20 and "data:image/png;base64," not in html
+    assert len(html.encode()) < 3_000_000
