@@ -478,7 +478,8 @@ def test_chart_tooltip_names_the_run_step_and_value(browser, tmp_path, data_dir)
             break
     assert tip is not None, "no tooltip anywhere on the lines"
     fields = dict(zip(*[iter(line.strip() for line in tip.split("\n") if line.strip())] * 2, strict=True))
-    assert set(fields) == {"run", "metric", "step", "value"}
+    assert set(fields) == {"run", "metric", "step", "value", "smoothed"}
+    assert fields["smoothed"] == fields["value"]  # smoothing starts at 0
     assert fields["run"] in ("lr0.1", "lr0.5") and fields["metric"] == "loss"
     lr = float(fields["run"][2:])
     assert float(fields["value"]) == pytest.approx(1 / (1 + int(fields["step"]) * lr), abs=5e-3)

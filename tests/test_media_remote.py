@@ -157,3 +157,19 @@ def test_media_survive_a_server_killed_mid_run_exactly_once(server, tmp_path, da
             assert conn.execute("SELECT count(*) FROM media_files").fetchone() == (5,)
     assert api.run("mkill", run_id).history("x")["step"].to_list() == list(range(steps))
     assert local_files(data_dir, "*.jsonl") == []
+
+
+def test_a_media_object_too_large_to_send_is_kept_apart_and_said(server, data_dir, monkeypatch, capsys):
+    import json
+
+    from trackio_nb.remote import client_backend
+
+    monkeypatch.setattr(client_backend, "MAX_BATCH_BYTES", 4000)
+    noise = np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)  # a PNG of ~4.8 kB
+    with tnb.init("rbig", "r", server_url=server.url, token=TOKEN) as run:
+        run.log({"img": tnb.Image(noise), "md": tnb.Markdown("small")})
+    assert f"a logged image of run 'r' is too large to send; it is kept in {data_dir}" in capsys.readouterr().err
+    rows = tnb.Api(server.url, TOKEN).run("rbig", run.id).media()
+    assert [(r["key"], r["value"]) for r in rows] == [("md", "small")]
+    [kept] = [json.loads(line) for line in (data_dir / "outbox" / "rejected.jsonl").read_text().splitlines()]
+    assert kept["reason"] == "larger than 4000 bytes" and kept["batch"]["media"][0]["key"] == "img"
