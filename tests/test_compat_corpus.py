@@ -219,6 +219,7 @@ def test_wandb_program(wandb_program):
     assert sorted(runs) == ["crashy", "ctx", "left-open"]
     assert history(runs["crashy"]) == {5: {"x": 1.0}, 6: {"x": 2.0}}
     assert all(r.status == "finished" for r in runs.values())  # left-open: finished by the clean exit
+    assert history(runs["left-open"]) == {0: {"z": 3.0}, 1: {"pending": 4.0}}
     assert (files_dir("uncategorized", data) / "model.pt").read_bytes() == b"weights"
 
 
