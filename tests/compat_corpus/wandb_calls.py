@@ -93,6 +93,7 @@ with contextlib.redirect_stderr(stderr):
 
     wandb.init(project="wandb-corpus", name="left-open")
     wandb.log({"z": 3})
+    wandb.log({"pending": 4}, commit=False)  # never committed: stored at the clean exit
 obs["notices"] = stderr.getvalue().count("wandb.watch()")
 obs["cwd_files"] = sorted(os.listdir("."))
 print("OBS " + json.dumps(obs))

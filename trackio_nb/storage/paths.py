@@ -87,7 +87,8 @@ def project_names(root: Path) -> list[str]:
 # per-project file adds its suffix here, so deleting a project removes it too.
 SQLITE_SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
 REJECTED_SUFFIX = ".rejected.jsonl"  # rows the database refused (trackio_nb.rejected writes it)
-PROJECT_SIDE_SUFFIXES = (MEDIA_SUFFIX, REJECTED_SUFFIX)
+FILES_SUFFIX = ".files"  # trackio/wandb `save()` and artifacts (trackio_nb.compat)
+PROJECT_SIDE_SUFFIXES = (MEDIA_SUFFIX, REJECTED_SUFFIX, FILES_SUFFIX)
 
 
 def project_files(project: str, root: str | os.PathLike[str] | None = None) -> list[Path]:
