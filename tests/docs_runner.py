@@ -33,7 +33,7 @@ def pattern(expect: str) -> re.Pattern[str]:
 def run_python(code: str, where: str, namespace: dict) -> str:
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, where, "exec"), namespace)  # noqa: S102 - running the docs' own examples is the point
+        exec(compile(code, where, "exec"), namespace)  # running the docs' own examples is the point
     return out.getvalue()
 
 
