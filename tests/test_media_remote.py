@@ -173,3 +173,17 @@ def test_a_media_object_too_large_to_send_is_kept_apart_and_said(server, data_di
     assert [(r["key"], r["value"]) for r in rows] == [("md", "small")]
     [kept] = [json.loads(line) for line in (data_dir / "outbox" / "rejected.jsonl").read_text().splitlines()]
     assert kept["reason"] == "larger than 4000 bytes" and kept["batch"]["media"][0]["key"] == "img"
+
+
+def test_report_from_a_server_embeds_its_media(server, tmp_path):
+    import base64
+    import io
+    import re
+
+    with tnb.init("rreport", "r", server_url=server.url, token=TOKEN) as run:
+        run.log({"img": tnb.Image(_frame(4)), "page": tnb.Html("<b>x</b>")})
+    html = tnb.report("rreport", tmp_path / "r.html", server_url=server.url, token=TOKEN).read_text(encoding="utf-8")
+    [uri] = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    with PILImage.open(io.BytesIO(base64.b64decode(uri))) as image:
+        assert np.array_equal(np.asarray(image), _frame(4))
+    assert '<iframe sandbox="" class="tnb-media-html-frame" srcdoc="&lt;b&gt;x&lt;/b&gt;">' in html
