@@ -222,7 +222,11 @@ def test_a_duplicate_racing_through_two_replicas_is_applied_once(postgres):
 
 def test_without_the_batch_claim_a_race_would_store_twice(postgres, monkeypatch):
     """The guard above, broken on purpose: with no claim, both replicas store the batch."""
-    monkeypatch.setattr(pg_writes, "_claim", lambda *args: True)
+
+    def no_claim(conn, project, pkey, run_id, batch_id, now):
+        return (*pg_writes._run(conn, project, pkey, run_id), True)  # the run, and "not applied before"
+
+    monkeypatch.setattr(pg_writes, "_claim", no_claim)
     url = postgres.new_database("noguard")
     a, b = open_store(url, new_run_name), open_store(url, new_run_name)
     try:
