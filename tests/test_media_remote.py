@@ -15,12 +15,31 @@ from trackio_nb.storage import project_path
 from trackio_nb.storage.media_files import media_dir
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def server(request, tmp_path, monkeypatch):
-    """A server over SQLite files, then one over PostgreSQL (media files kept in the database)."""
-    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+def _start(request, root):
     database = request.getfixturevalue("postgres").new_database("media") if request.param == "postgres" else None
-    proc = ServerProcess(tmp_path / "server", database=database).start()
+    return ServerProcess(root, database=database).start()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shared_server(request, tmp_path_factory):
+    """One server per backend for the tests that do not stop it (each uses its own project)."""
+    proc = _start(request, tmp_path_factory.mktemp(f"server-{request.param}"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def server(shared_server, tmp_path, monkeypatch):
+    """The shared server of this backend (SQLite files, or PostgreSQL with media files in the database)."""
+    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+    return shared_server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def own_server(request, tmp_path, monkeypatch):
+    """A server of this test's own (it kills and restarts it)."""
+    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+    proc = _start(request, tmp_path / "server")
     yield proc
     proc.stop()
 
@@ -106,7 +125,8 @@ def test_server_rejects_a_blob_whose_bytes_do_not_match_its_name(server):
     assert tnb.Api(server.url, TOKEN).run("forged", run.id).media() == []
 
 
-def test_media_survive_a_server_killed_mid_run_exactly_once(server, tmp_path, data_dir):
+def test_media_survive_a_server_killed_mid_run_exactly_once(own_server, tmp_path, data_dir):
+    server = own_server
     stop_file = tmp_path / "stop-now"
     code = textwrap.dedent(
         f"""

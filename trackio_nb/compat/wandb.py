@@ -393,11 +393,37 @@ def __getattr__(name: str) -> Any:
         if current is None:
             raise AttributeError("wandb.summary: no current run; call wandb.init() first")
         return current.summary
+    if name in ("Table", "Image"):
+        globals().update(_wandb_media())
+        return globals()[name]
     if name in _MEDIA:
         from .. import media
 
         return getattr(media, name)
     raise AttributeError(f"module 'wandb' (trackio_nb compat) has no attribute {name!r}")
+
+
+def _wandb_media() -> dict[str, type]:
+    """trackio_nb's Table and Image with wandb's extras: `Table.add_data(...)`, `Image(..., mode=)`."""
+    from .. import media
+
+    class Table(media.Table):
+        """wandb.Table: also `add_data(*cells)` appending one row."""
+
+        def add_data(self, *cells: Any) -> None:
+            if len(cells) != len(self.columns):
+                raise ValueError(f"add_data() takes {len(self.columns)} cells (one per column), got {len(cells)}")
+            self.data.append(list(cells))
+
+    class Image(media.Image):
+        """wandb.Image(data_or_path, mode=None, caption=None): `mode` converts a PIL image first."""
+
+        def __init__(self, data_or_path: Any, mode: str | None = None, caption: str | None = None) -> None:
+            if mode is not None and hasattr(data_or_path, "convert"):
+                data_or_path = data_or_path.convert(mode)
+            super().__init__(data_or_path, caption=caption)
+
+    return {"Table": Table, "Image": Image}
 
 
 __all__ = [
