@@ -345,24 +345,16 @@ def _stop_mid_cell(page, base: str, url: str) -> float:
     return latency
 
 
-def test_stop_button_stops_a_loop_mid_cell_notebook7(browser, notebook7, tmp_path):
-    base, _root = notebook7
+@pytest.mark.parametrize("app", ["notebook7", "lab"])
+def test_stop_button_stops_a_loop_mid_cell(browser, app, request, tmp_path):
+    base, _root = request.getfixturevalue(app)
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    guard = Guard(page, (base,), foreign=("/static/notebook/notebook_core.",))
-    with _screenshot_on_failure(page, guard, tmp_path / "nb7-midcell-failure.png"):
-        latency = _stop_mid_cell(page, base, f"{base}/notebooks/midcell.ipynb")
-        print(f"notebook 7: click to should_stop() {latency * 1000:.0f} ms", file=sys.stderr)
-        guard.check()
-    page.close()
-
-
-def test_stop_button_stops_a_loop_mid_cell_jupyterlab(browser, lab, tmp_path):
-    base, _root = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    guard = Guard(page, (base,))
-    with _screenshot_on_failure(page, guard, tmp_path / "lab-midcell-failure.png"):
-        latency = _stop_mid_cell(page, base, f"{base}/lab/tree/midcell.ipynb?reset")
-        print(f"jupyterlab: click to should_stop() {latency * 1000:.0f} ms", file=sys.stderr)
+    nb7 = app == "notebook7"
+    guard = Guard(page, (base,), foreign=("/static/notebook/notebook_core.",) if nb7 else ())
+    url = f"{base}/notebooks/midcell.ipynb" if nb7 else f"{base}/lab/tree/midcell.ipynb?reset"
+    with _screenshot_on_failure(page, guard, tmp_path / f"{app}-midcell-failure.png"):
+        latency = _stop_mid_cell(page, base, url)
+        print(f"{app}: click to should_stop() {latency * 1000:.0f} ms", file=sys.stderr)
         guard.check()
     page.close()
 
@@ -486,9 +478,40 @@ def test_chart_tooltip_names_the_run_step_and_value(browser, tmp_path, data_dir)
             break
     assert tip is not None, "no tooltip anywhere on the lines"
     fields = dict(zip(*[iter(line.strip() for line in tip.split("\n") if line.strip())] * 2, strict=True))
-    assert set(fields) == {"run", "metric", "step", "value"}
+    assert set(fields) == {"run", "metric", "step", "value", "smoothed"}
+    assert fields["smoothed"] == fields["value"]  # smoothing starts at 0
     assert fields["run"] in ("lr0.1", "lr0.5") and fields["metric"] == "loss"
     lr = float(fields["run"][2:])
     assert float(fields["value"]) == pytest.approx(1 / (1 + int(fields["step"]) * lr), abs=5e-3)
+    guard.check()
+    page.close()
+
+
+def test_table_says_when_the_stop_button_waits_for_the_cell(browser, tmp_path, data_dir):
+    """Where the kernel cannot route the click (stop_mid_cell False), a note under the rows says so."""
+    import trackio_nb as tnb
+    from trackio_nb.widgets import RunTable, static_state
+    from trackio_nb.widgets.static import _page
+
+    run = tnb.init("waits", name="running")
+    tnb.log({"loss": 1.0})
+    table = RunTable("waits")
+    assert table.stop_mid_cell is False  # no kernel here
+    items = [
+        {"esm": table._esm, "state": {**static_state(table), "_stop_mid_cell": routed}} for routed in (False, True)
+    ]
+    path = tmp_path / "waits.html"
+    path.write_text(_page(items, "waits"), encoding="utf-8")
+    table.close()
+    run.finish()
+
+    page = browser.new_page()
+    guard = Guard(page, ())
+    page.goto(path.as_uri())
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    notes = page.locator(".tnb-stop-note").all_inner_texts()
+    assert notes == ["stop acts once the running cell ends: this kernel cannot take widget messages mid-cell", ""]
+    titles = page.locator("button.tnb-stop").evaluate_all("bs => bs.map(b => b.title)")
+    assert [t.endswith("(acts when this kernel is free)") for t in titles] == [True, False]
     guard.check()
     page.close()

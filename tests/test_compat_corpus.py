@@ -56,11 +56,47 @@ def test_trackio_module_surface(trackio_program):
         "Reserved keys renamed: ['step', 'timestamp'] → '{key}_' (trackio_nb keeps step, timestamp and _names for itself)"
     ]
     assert "Object3D is not supported" in obs["object3d"]
+    for name in ("Plotly", "import_tf_events"):
+        assert (
+            obs[f"unsupported_{name}"]
+            == f"trackio.{name} is not supported by trackio_nb (docs/compat.md lists what is)"
+        )
     for keyword, what in (("space_id", "Space"), ("dataset_id", "dataset"), ("bucket_id", "bucket")):
         assert f"not to a Hugging Face {what}: {keyword}=" in obs[f"refused_{keyword}"]
     assert obs["log_gpu"] == {}
     assert obs["log_gpu_warning"] == ["log_gpu(): trackio_nb does not sample GPU metrics; nothing was logged"]
     assert obs["log_cpu_keys"][0] == "cpu/0/utilization"
+
+
+# trackio 0.43.0's `init` parameters, read from the package (inspect.signature(trackio.init)).
+TRACKIO_043_INIT = [
+    "project",
+    "name",
+    "group",
+    "space_id",
+    "server_url",
+    "dataset_id",
+    "bucket_id",
+    "config",
+    "resume",
+    "settings",
+    "private",
+    "embed",
+    "auto_log_gpu",
+    "gpu_log_interval",
+    "auto_log_cpu",
+    "cpu_log_interval",
+    "webhook_url",
+    "webhook_min_level",
+]
+
+
+def test_init_takes_trackio_043_parameters_in_order():
+    import inspect
+
+    from trackio_nb.compat import trackio
+
+    assert list(inspect.signature(trackio.init).parameters) == TRACKIO_043_INIT
 
 
 def test_trackio_program_stored_runs_metrics_media_and_config(trackio_program):
@@ -107,6 +143,19 @@ def test_trackio_api_orderings_and_errors(trackio_program):
     assert obs["missing_project"] == "Project 'no-such-project' does not exist"
 
 
+def test_trackio_sqlite_storage_reads(trackio_program):
+    obs, _data, _err = trackio_program
+    assert obs["storage_projects"] == ["corpus", "csv-project"]
+    assert obs["storage_runs"] == ["first", "second"]
+    first = obs["storage_first_log"]
+    assert (first["step"], first["loss"], first["acc"]) == (0, 1.0, 0.5)
+    assert first["timestamp"].endswith("Z")
+    assert obs["storage_count"] == 8  # steps 0, 1, 2, 3, 10, 11, 12, 13
+    assert obs["storage_sampled_steps"] == [0, 10, 13]
+    assert obs["storage_scalar_only"] == ["step", "timestamp"]  # step 11 held only the text "hello"
+    assert obs["storage_missing"] == [[], []]
+
+
 def test_trackio_files_artifacts_and_csv(trackio_program):
     obs, data, _err = trackio_program
     folder = files_dir("corpus", data)
@@ -115,9 +164,15 @@ def test_trackio_files_artifacts_and_csv(trackio_program):
     assert obs["artifact"] == ["model:v0", ["best", "latest"], len('{"hidden": 4}')]
     assert obs["artifact_again"] == "model:v0"  # same files: no new version
     assert obs["used"] == ["model:v0", '{"hidden": 4}']
+    assert obs["artifact_overwrite"] == "model:v1"  # new files: a new version; overwrite dropped v0
     [manifest] = (folder / "artifacts" / "model").glob("v*.json")
     stored = json.loads(manifest.read_text())
-    assert (stored["run"], stored["type"], stored["metadata"]) == ("first", "model", {"epoch": 1})
+    assert (manifest.name, stored["run"], stored["type"], stored["aliases"]) == (
+        "v1.json",
+        "second",
+        "model",
+        ["latest"],
+    )
     csv_run = tnb.Api(dir=str(data)).run("csv-project", "metrics")
     assert csv_run.status == "finished"
     assert history(csv_run) == {0: {"loss": 0.9, "acc": 0.1}, 1: {"loss": 0.8}, 2: {"loss": 0.7, "acc": 0.3}}
@@ -158,10 +213,34 @@ def test_wandb_program(wandb_program):
         for s in range(4)
     ]
     assert rows[4] == {"best_epoch": 1.0}
-    assert sorted(m["key"] for m in first.media()) == ["hist", "img", "table"]
+    media = {m["key"]: m for m in first.media()}
+    assert sorted(media) == ["hist", "img", "table"]
+    assert media["table"]["value"] == {"columns": ["x", "y"], "data": [[1, 2], [3, 4]]}  # add_data's row kept
+    assert obs["add_data_error"] == "add_data() takes 2 cells (one per column), got 1"
+    assert (media["img"]["caption"], media["hist"]["kind"]) == ("white", "histogram")
     assert [(a["title"], a["level"]) for a in first.alerts()] == [("slow", "warn"), ("done", "info")]
     runs = {r.name: r for r in api.runs("wandb-corpus")}
     assert sorted(runs) == ["crashy", "ctx", "left-open"]
     assert history(runs["crashy"]) == {5: {"x": 1.0}, 6: {"x": 2.0}}
     assert all(r.status == "finished" for r in runs.values())  # left-open: finished by the clean exit
+    assert history(runs["left-open"]) == {0: {"z": 3.0}, 1: {"pending": 4.0}}
     assert (files_dir("uncategorized", data) / "model.pt").read_bytes() == b"weights"
+
+
+@pytest.fixture(scope="module")
+def trackio_manage_program(tmp_path_factory):
+    return run_corpus("trackio_manage.py", tmp_path_factory.mktemp("trackio_manage"))
+
+
+def test_trackio_run_management(trackio_manage_program):
+    obs, data, _err = trackio_manage_program
+    assert obs["renamed"] == "second-renamed"
+    assert obs["moved"] is True
+    assert obs["runs_after_move"] == ["keep"]
+    assert obs["moved_runs"] == ["second-renamed"]
+    assert obs["deleted"] is True
+    api = tnb.Api(dir=str(data))
+    assert [r.name for r in api.runs("corpus-moved")] == []
+    assert obs["delete_missing_project"] is False and obs["delete_csv_project"] is True
+    assert obs["saved_files_removed"] == ["csv-project-copy.files", False]  # save()'d files went with it
+    assert sorted(api.projects()) == ["corpus", "corpus-moved"]

@@ -2,7 +2,8 @@
 
 Each scenario is a script in tests/compat_scripts run in its own interpreter (all started at
 once, then read): Trainer with report_to="trackio" after compat.install, TrackioNbCallback
-with a NaN watcher, a Trainer that raises, Lightning fit + validate, and Lightning raising.
+with a NaN watcher, a Trainer that raises (in a script, and in an IPython cell), Lightning
+fit + validate, Lightning raising, and a NaN watcher stopping Lightning's fit.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ SCENARIOS = {
     "hf_report": ("hf_report_to_trackio.py", "report"),
     "hf_nan": ("hf_report_to_trackio.py", "nan"),
     "hf_raise": ("hf_report_to_trackio.py", "raise"),
+    "hf_ipython": ("hf_report_to_trackio.py", "ipython"),
     "lightning_ok": ("lightning_fit.py", "ok"),
     "lightning_raise": ("lightning_fit.py", "raise"),
+    "lightning_nan": ("lightning_fit.py", "nan"),
 }
 OFFLINE = {
     "HF_HUB_OFFLINE": "1",
@@ -129,6 +132,16 @@ def test_trainer_that_raises_leaves_the_run_failed(finished):
     assert sorted(rows_by_step(run)) == [1, 2]
 
 
+def test_training_that_raises_in_an_ipython_cell_fails_the_run_at_once(finished):
+    root, code, out, err = finished["hf_ipython"]
+    assert code == 0, err[-3000:]
+    assert marker(out, "CELL_ERROR") == "RuntimeError"
+    assert marker(out, "STATUS_AFTER_CELL") == "failed"  # the process lives on: the cell hook failed it
+    runs = {r.name: r.status for r in tnb.Api(dir=str(root)).runs("hf-compat")}
+    # a later unrelated failing cell does not fail a compat run at the clean exit
+    assert runs == {"ipython-run": "failed", "later": "finished"}
+
+
 def test_lightning_fit_validate_stores_metrics_and_hyperparameters(finished):
     root, code, out, err = finished["lightning_ok"]
     assert code == 0, err[-3000:]
@@ -149,3 +162,20 @@ def test_lightning_failure_marks_the_run_failed(finished):
     run = only_run(root, "lightning-compat")
     assert run.status == "failed"
     assert sorted(rows_by_step(run)) == [0, 1, 2]
+
+
+def test_lightning_nan_watcher_stops_fit_early(finished):
+    root, code, out, err = finished["lightning_nan"]
+    assert code == 0, err[-3000:]
+    # 2 epochs x 4 batches planned; the NaN at step 2 is logged after that batch, the next
+    # batch's end sees the stop and Lightning ends fit there.
+    assert int(marker(out, "GLOBAL_STEP")) == 4
+    run = only_run(root, "lightning-compat")
+    assert run.status == "finished"
+    [alert] = run.alerts()
+    assert (alert["level"], alert["step"], alert["data"]["reason"], alert["data"]["metric"]) == (
+        "error",
+        2,
+        "nan_inf",
+        "train_loss",
+    )

@@ -7,6 +7,7 @@ The server runs as `python -m trackio_nb mcp` (a real subprocess on stdio); the 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import math
 import os
 import subprocess
@@ -27,7 +28,7 @@ TOOLS = {
     "summary": {"project", "metric"},
     "best": {"project", "metric", "direction", "mode", "include_all"},
     "compare": {"project", "runs", "metrics", "mode", "include_all"},
-    "alerts": {"project", "run", "level", "reason", "after_id"},
+    "alerts": {"project", "run", "level", "reason", "since", "after_id"},
     "history": {"project", "run", "metric", "max_points"},
     "stop_run": {"project", "run"},
 }
@@ -78,7 +79,10 @@ def mcp_session(server_args: list[str], env: dict[str, str], calls: list[tuple[s
             results = [await session.call_tool(name, arguments) for name, arguments in calls]
             return tools, results
 
-    return asyncio.run(asyncio.wait_for(go(), 120))
+    # A thread of its own: the session-scoped Playwright fixture (sync API) keeps an event loop
+    # running in the main thread, where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(go(), 120)).result()
 
 
 def _text(result) -> str:
@@ -111,6 +115,10 @@ PAIRS = [
         ("alerts", {"project": PROJECT, "run": "bad", "reason": "nan_inf"}),
         ["list", "alerts", "--project", PROJECT, "--run", "bad", "--reason", "nan_inf"],
     ),
+    (
+        ("alerts", {"project": PROJECT, "since": "2000-01-31T12:00:00Z"}),
+        ["list", "alerts", "--project", PROJECT, "--since", "2000-01-31T12:00:00Z"],
+    ),
     (("history", {"project": PROJECT, "run": "good"}), ["get", "history", "--project", PROJECT, "--run", "good"]),
     (
         ("history", {"project": PROJECT, "run": "good", "metric": "loss", "max_points": 10}),
@@ -133,6 +141,11 @@ ERRORS = [
         ["compare", "--project", PROJECT, "--metrics", "loss,nope"],
     ),
     (("stop_run", {"project": PROJECT, "run": "ghost"}), ["stop", "--project", PROJECT, "--run", "ghost"]),
+    # the CLI names the flag (--since), the tool its argument (since): the rest of the message is the same
+    (
+        ("alerts", {"project": PROJECT, "since": "yesterday"}),
+        ["list", "alerts", "--project", PROJECT, "--since", "yesterday"],
+    ),
 ]
 SCHEMA_ERRORS = [
     ("best", {"project": PROJECT, "metric": "loss", "direction": "up"}, "direction"),
@@ -159,7 +172,7 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(seeded):
     for ((name, _), argv), result in zip(ERRORS, results[: len(ERRORS)], strict=True):
         code, out, err = cli_json(seeded, *argv)
         assert (code, out) == (1, "")
-        message = err.removeprefix("trackio-nb: error: ").rstrip("\n")
+        message = err.removeprefix("trackio-nb: error: ").removeprefix("--").rstrip("\n")
         assert result.is_error is True
         assert _text(result) == f"Error executing tool {name}: {message}"
     for (name, _, field), result in zip(SCHEMA_ERRORS, results[len(ERRORS) :], strict=False):

@@ -213,3 +213,41 @@ def test_v3_database_gains_the_media_table_and_keeps_its_data(data_dir):
         assert run._last_step == 5
     assert [(r["step"], r["value"]) for r in tnb.Api().run("legacy-v3", "old").media()] == [(5, "new")]
     assert json.loads(check.execute("SELECT value FROM media").fetchone()[0]) == "new"
+
+
+def test_deleting_runs_and_the_project_takes_their_files(data_dir):
+    other = np.zeros((2, 2), dtype=np.uint8)
+    with tnb.init("gone", "a") as a:
+        a.log({"shared": tnb.Image(RGB), "own": tnb.Image(other), "t": tnb.Table(data=[[tnb.Image(other.T.copy())]])})
+    with tnb.init("gone", "b") as b:
+        b.log({"shared": tnb.Image(RGB)})
+    folder = media_dir(project_path("gone"))
+
+    def files() -> int:
+        return sum(p.is_file() for p in folder.rglob("*"))
+
+    assert files() == 2  # RGB once for both runs; `other` and its transpose are the same 2x2 zeros
+    tnb.Api().delete_run("gone", "a")
+    assert files() == 1 and np.array_equal(_pixels(tnb.Api().run("gone", "b").media()[0]["path"]), RGB)
+    tnb.Api().delete_run("gone", "b")
+    assert files() == 0
+    with tnb.init("gone", "c") as c:
+        c.log({"x": tnb.Image(RGB)})
+    tnb.Api().delete_project("gone")
+    assert not folder.exists() and not project_path("gone").exists()
+
+
+def test_audio_and_video_files_are_stored_as_given(data_dir, tmp_path):
+    sound, clip = tmp_path / "a.WAV", tmp_path / "clip.mp4"
+    with wave.open(str(sound), "wb") as wav:
+        wav.setnchannels(1), wav.setsampwidth(2), wav.setframerate(100)
+        wav.writeframes(np.arange(10, dtype="<i2").tobytes())
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42 not a real movie")
+    with tnb.init("files") as run:
+        run.log({"sound": tnb.Audio(str(sound)), "clip": tnb.Video(clip, fps=12)})
+        with pytest.raises(InvalidValue, match=r"video files must be one of mp4, webm, gif, ogg, mov; got 'a\.WAV'"):
+            tnb.Video(sound)
+        rows = {r["key"]: r for r in _logged("files", run)}
+    assert rows["sound"]["path"].endswith(".wav") and rows["clip"]["path"].endswith(".mp4")
+    with open(rows["sound"]["path"], "rb") as a, open(rows["clip"]["path"], "rb") as v:
+        assert (a.read(), v.read()) == (sound.read_bytes(), clip.read_bytes())

@@ -78,7 +78,7 @@ def test_panel_step_slider_changes_the_image_and_html_stays_sandboxed(chromium_b
 def test_report_media_section_selects_steps_and_sandboxes_html(chromium_browser, seeded, tmp_path):
     report = tnb.report("gallery", tmp_path / "report.html")
     html = report.read_text(encoding="utf-8")
-    assert "Images larger than 384 px on a side are shown as downscaled thumbnails" in html
+    assert "Images larger than 384 px on a side are shown as downscaled thumbnails (JPEG when opaque)" in html
     page = offline_page(chromium_browser)
     page.goto(report.as_uri())
     title = page.title()
@@ -97,3 +97,71 @@ def test_report_media_section_selects_steps_and_sandboxes_html(chromium_browser,
     _blocked_by_the_sandbox(page)
     page.guard.check()
     page.close()
+
+
+HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body><div id="host"></div>
+<script type="module">
+const src = %(esm)s;
+const state = %(state)s;
+const handlers = new Map();
+const model = {
+  get: (k) => state[k], set: (k, v) => { state[k] = v; }, save_changes() {}, send() {},
+  on: (ev, f) => { if (!handlers.has(ev)) handlers.set(ev, []); handlers.get(ev).push(f); },
+  off: () => {},
+};
+window.deliver = (msg, buffers) => (handlers.get("msg:custom") || []).forEach((f) =>
+  f(msg, buffers.map((b) => new DataView(new Uint8Array(b).buffer))));
+const mod = await import(URL.createObjectURL(new Blob([src], { type: "text/javascript" })));
+mod.default.render({ model, el: document.getElementById("host") });
+document.body.dataset.ready = "true";
+</script></body></html>"""
+
+
+def test_panel_applies_live_deltas_with_binary_buffers(chromium_browser, seeded, tmp_path):
+    """A "media" message (new items + new files as buffers) adds a step; the slider follows the latest."""
+    import json
+
+    from trackio_nb.widgets.hub import HUB
+    from trackio_nb.widgets.static import static_state
+
+    panel = tnb.MediaPanel("gallery", key="img")
+    sent = []
+    panel.send = lambda content, buffers=None: sent.append((content, buffers))
+    try:
+        page_path = tmp_path / "host.html"
+        state = json.dumps(static_state(panel)).replace("<", "\\u003c")
+        page_path.write_text(HOST_PAGE % {"esm": json.dumps(panel._esm), "state": state}, encoding="utf-8")
+        run = tnb.init("gallery", "r1", resume="allow")
+        run.log({"img": tnb.Image(np.full((4, 6), 33, dtype=np.uint8))})
+        run.flush()
+        HUB.tick()  # while the run is live: a delta, not a full sync
+    finally:
+        panel.close()
+    run.finish()
+    [(message, buffers)] = sent
+    page = offline_page(chromium_browser)
+    page.goto(page_path.as_uri())
+    page.wait_for_selector("body[data-ready=true]")
+    section = "section.tnb-media-key[data-key=img]"
+    page.wait_for_selector(f"{section} figure[data-step='2']")
+    page.evaluate("([m, b]) => window.deliver(m, b)", [message, [list(b) for b in buffers]])
+    page.wait_for_selector(f"{section} figure[data-step='5']")
+    assert page.locator(f"{section} .tnb-media-slider").get_attribute("max") == "3"
+    page.wait_for_function(f'() => document.querySelector("{section} img").complete')
+    assert _shown_pixel(page, f"{section} img") == [6, 4, 33]
+    page.evaluate("([m, b]) => window.deliver(m, b)", [message, [list(b) for b in buffers]])  # a resend: ignored
+    assert page.locator(f"{section} .tnb-media-slider").get_attribute("max") == "3"
+    page.guard.check()
+    page.close()
+
+
+def test_report_with_many_large_images_stays_small(data_dir, tmp_path):
+    """25 steps of 800x800 noise (~48 MB of PNG stored): the report keeps 20 JPEG thumbnails, under 3 MB."""
+    rng = np.random.default_rng(0)
+    with tnb.init("heavy", "r") as run:
+        for _ in range(25):
+            run.log({"img": tnb.Image(rng.integers(0, 256, (800, 800, 3), dtype=np.uint8))})
+    html = tnb.report("heavy", tmp_path / "heavy.html").read_text(encoding="utf-8")
+    assert html.count('data-thumbnail="1"') == 20
+    assert html.count("data:image/jpeg;base64,") == 20 and "data:image/png;base64," not in html
+    assert len(html.encode()) < 3_000_000

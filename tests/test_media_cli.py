@@ -67,7 +67,7 @@ def test_get_media_writes_the_file(capsys, tmp_path):
     code, out, _ = _cli(
         capsys, "get", "media", "--project", "cli-media", "--run", "a", "--key", "img", "--step", "0", "-o", str(first)
     )
-    assert out.strip() == f"wrote image 'img' (step 0) of run 'a' to {first}"
+    assert " ".join(out.split()) == f"wrote image 'img' (step 0) of run 'a' to {first}"  # wrapped to COLUMNS
     assert np.array_equal(np.asarray(PILImage.open(first)), PIXELS)
     notes = tmp_path / "notes.md"
     _cli(capsys, "get", "media", "--project", "cli-media", "--run", "a", "--key", "notes", "-o", str(notes))

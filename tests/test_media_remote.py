@@ -16,12 +16,31 @@ from trackio_nb.storage import project_path
 from trackio_nb.storage.media_files import media_dir
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def server(request, tmp_path, monkeypatch):
-    """A server over SQLite files, then one over PostgreSQL (media files kept in the database)."""
-    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+def _start(request, root):
     database = request.getfixturevalue("postgres").new_database("media") if request.param == "postgres" else None
-    proc = ServerProcess(tmp_path / "server", database=database).start()
+    return ServerProcess(root, database=database).start()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shared_server(request, tmp_path_factory):
+    """One server per backend for the tests that do not stop it (each uses its own project)."""
+    proc = _start(request, tmp_path_factory.mktemp(f"server-{request.param}"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def server(shared_server, tmp_path, monkeypatch):
+    """The shared server of this backend (SQLite files, or PostgreSQL with media files in the database)."""
+    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+    return shared_server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def own_server(request, tmp_path, monkeypatch):
+    """A server of this test's own (it kills and restarts it)."""
+    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+    proc = _start(request, tmp_path / "server")
     yield proc
     proc.stop()
 
@@ -63,6 +82,25 @@ def test_remote_media_round_trip_and_file_endpoint(server, data_dir):
     assert missing.status_code == 404
 
 
+def test_cli_lists_and_gets_media_from_a_server(server, tmp_path, capsys):
+    from tests.test_cli import strict_json
+    from trackio_nb.cli import main
+
+    with tnb.init("rcli", "r", server_url=server.url, token=TOKEN) as run:
+        run.log({"img": tnb.Image(_frame(3)), "notes": tnb.Markdown("remote")})
+    source = ["--server", server.url, "--token", TOKEN]
+    assert main(["list", "media", "--project", "rcli", "--json", *source]) == 0
+    doc = strict_json(capsys.readouterr().out)
+    assert [(m["run"], m["step"], m["key"], m["kind"], m["value"]) for m in doc["media"]] == [
+        ("r", 0, "img", "image", None),
+        ("r", 0, "notes", "markdown", "remote"),
+    ]
+    out = tmp_path / "img.png"
+    assert main(["get", "media", "--project", "rcli", "--run", "r", "--key", "img", "-o", str(out), *source]) == 0
+    with PILImage.open(out) as image:
+        assert np.array_equal(np.asarray(image), _frame(3))
+
+
 def test_server_rejects_a_blob_whose_bytes_do_not_match_its_name(server):
     import base64
     import json
@@ -88,7 +126,8 @@ def test_server_rejects_a_blob_whose_bytes_do_not_match_its_name(server):
     assert tnb.Api(server.url, TOKEN).run("forged", run.id).media() == []
 
 
-def test_media_survive_a_server_killed_mid_run_exactly_once(server, tmp_path, data_dir):
+def test_media_survive_a_server_killed_mid_run_exactly_once(own_server, tmp_path, data_dir):
+    server = own_server
     stop_file = tmp_path / "stop-now"
     code = textwrap.dedent(
         f"""
@@ -141,3 +180,33 @@ def test_media_survive_a_server_killed_mid_run_exactly_once(server, tmp_path, da
             assert conn.execute("SELECT count(*) FROM media_files").fetchone() == (5,)
     assert api.run("mkill", run_id).history("x")["step"].to_list() == list(range(steps))
     assert local_files(data_dir, "*.jsonl") == []
+
+
+def test_a_media_object_too_large_to_send_is_kept_apart_and_said(server, data_dir, monkeypatch, capsys):
+    import json
+
+    from trackio_nb.remote import client_backend
+
+    monkeypatch.setattr(client_backend, "MAX_BATCH_BYTES", 4000)
+    noise = np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)  # a PNG of ~4.8 kB
+    with tnb.init("rbig", "r", server_url=server.url, token=TOKEN) as run:
+        run.log({"img": tnb.Image(noise), "md": tnb.Markdown("small")})
+    assert f"a logged image of run 'r' is too large to send; it is kept in {data_dir}" in capsys.readouterr().err
+    rows = tnb.Api(server.url, TOKEN).run("rbig", run.id).media()
+    assert [(r["key"], r["value"]) for r in rows] == [("md", "small")]
+    [kept] = [json.loads(line) for line in (data_dir / "outbox" / "rejected.jsonl").read_text().splitlines()]
+    assert kept["reason"] == "larger than 4000 bytes" and kept["batch"]["media"][0]["key"] == "img"
+
+
+def test_report_from_a_server_embeds_its_media(server, tmp_path):
+    import base64
+    import io
+    import re
+
+    with tnb.init("rreport", "r", server_url=server.url, token=TOKEN) as run:
+        run.log({"img": tnb.Image(_frame(4)), "page": tnb.Html("<b>x</b>")})
+    html = tnb.report("rreport", tmp_path / "r.html", server_url=server.url, token=TOKEN).read_text(encoding="utf-8")
+    [uri] = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    with PILImage.open(io.BytesIO(base64.b64decode(uri))) as image:
+        assert np.array_equal(np.asarray(image), _frame(4))
+    assert '<iframe sandbox="" class="tnb-media-html-frame" srcdoc="&lt;b&gt;x&lt;/b&gt;">' in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -14,7 +15,7 @@ from nbclient import NotebookClient
 
 import trackio_nb as tnb
 from trackio_nb.widgets.jsonable import series_points
-from trackio_nb.widgets.static import WIDGET_STATE_MIME
+from trackio_nb.widgets.static import WIDGET_STATE_MIME, with_buffers
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
@@ -48,7 +49,7 @@ def widget_states(nb) -> dict[str, list[dict]]:
     states: dict[str, list[dict]] = {}
     for model in nb.metadata["widgets"][WIDGET_STATE_MIME]["state"].values():
         if model["model_name"] == "AnyModel":
-            state = model["state"]
+            state = with_buffers(model)  # binary columns are saved apart, base64, with their path
             states.setdefault(state["_anywidget_id"].rsplit(".", 1)[1], []).append(state)
     return states
 
@@ -126,6 +127,38 @@ def test_saved_notebooks_fetch_nothing_from_a_cdn(executed):
         for state in widget_states(nb).values():
             for s in state:
                 assert "http://" not in s["_esm"] and "https://" not in s["_esm"]
+
+
+def test_a_notebook_saves_the_vega_bundle_once_however_many_charts(tmp_path):
+    """show() plus two more charts: one VegaBundle model holds the bundle; the file stays small."""
+    from trackio_nb.widgets.bundle import vega_bundle
+
+    cells = [
+        "import trackio_nb as tnb\n"
+        "for lr in (0.1, 0.01):\n"
+        "    with tnb.init('size', name=f'lr={lr}', config={'lr': lr}):\n"
+        "        for s in range(200):\n"
+        "            tnb.log({'loss': 1 / (1 + lr * s), 'acc': lr * s})",
+        "tnb.show('size')",
+        "tnb.CompareChart('size', 'loss')",
+        "tnb.CompareChart('size', 'acc', x='relative', smoothing=0.6)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TRACKIO_NB_DIR", str(tmp_path / "data"))
+        mp.delenv("TRACKIO_NB_SERVER", raising=False)
+        NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True).execute()
+    path = tmp_path / "size.ipynb"
+    nbformat.write(nb, path)
+    text = path.read_text()
+    assert text.count(json.dumps(vega_bundle()[:300])[1:-1]) == 1  # saved once, with three charts in the notebook
+    states = widget_states(nb)
+    assert len(states["CompareChart"]) == 3 and len(states["VegaBundle"]) == 1
+    bundle_ref = "IPY_MODEL_" + next(
+        k for k, m in nb.metadata["widgets"][WIDGET_STATE_MIME]["state"].items() if m["state"].get("source")
+    )
+    assert {c["vega"] for c in states["CompareChart"]} == {bundle_ref}
+    assert path.stat().st_size <= 1_200_000, path.stat().st_size
 
 
 def test_nbval_over_the_notebooks(tmp_path):

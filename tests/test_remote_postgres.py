@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import textwrap
 import threading
 
@@ -29,7 +30,7 @@ from tests.remote_support import (
 )
 from tests.test_remote_parity import _workload
 from trackio_nb.cli import main as cli_main
-from trackio_nb.errors import SchemaTooNew
+from trackio_nb.errors import MissingExtra, SchemaTooNew
 from trackio_nb.names import new_run_name
 from trackio_nb.readers import LocalReader
 from trackio_nb.remote.client_reader import RemoteReader
@@ -92,6 +93,20 @@ def test_migrate_an_empty_database_then_nothing_to_do(postgres, capsys):
         1,
         "trackio-nb: error: migrate needs --db URL (or TRACKIO_NB_DB): SQLite files migrate themselves when opened",
     )
+
+
+def test_trackio_nb_db_names_the_database_and_a_missing_extra_says_which(postgres, capsys, monkeypatch):
+    url = postgres.new_database("env")
+    monkeypatch.setenv("TRACKIO_NB_DB", url)
+    assert _cli_json(["migrate"], capsys)[1] == {"database": url, "from_version": 0, "to_version": SCHEMA_VERSION}
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the [postgres] extra were not installed
+    code, _, err = _cli_json(["migrate"], capsys)
+    assert (code, err) == (
+        1,
+        "trackio-nb: error: migrate --db (PostgreSQL) needs the [postgres] extra: pip install 'trackio_nb[postgres]'\n",
+    )
+    with pytest.raises(MissingExtra, match=r"serve --db \(PostgreSQL\) needs the \[postgres\] extra"):
+        open_store(url, new_run_name)
 
 
 def test_a_password_never_shows_and_a_bad_url_is_one_line(postgres, capsys):
@@ -223,7 +238,11 @@ def test_a_duplicate_racing_through_two_replicas_is_applied_once(postgres):
 
 def test_without_the_batch_claim_a_race_would_store_twice(postgres, monkeypatch):
     """The guard above, broken on purpose: with no claim, both replicas store the batch."""
-    monkeypatch.setattr(pg_writes, "_claim", lambda *args: True)
+
+    def no_claim(conn, project, pkey, run_id, batch_id, now):
+        return (*pg_writes._run(conn, project, pkey, run_id), True)  # the run, and "not applied before"
+
+    monkeypatch.setattr(pg_writes, "_claim", no_claim)
     url = postgres.new_database("noguard")
     a, b = open_store(url, new_run_name), open_store(url, new_run_name)
     try:
@@ -378,3 +397,43 @@ def _assert_same_reads(local, remote) -> None:
     assert remote.media("parity").equals(media) and media["kind"].to_list() == ["image", "markdown"]
     assert remote.media_file("parity", media["file"][0]) == local.media_file("parity", media["file"][0])
     assert remote.final_values("parity", mode="min").filter(pl.col("metric") == "loss")["value"][0] == -1.0
+
+
+# -- starting over: media files and ids follow the rows -------------------------------------------
+
+
+def test_move_and_delete_carry_media_files_and_renumber_ids(postgres, tmp_path, data_dir, monkeypatch):
+    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+    url = postgres.new_database("startover")
+    server = ServerProcess(tmp_path / "server", database=url).start()
+    try:
+        image = np.full((3, 2, 3), 40, dtype=np.uint8)
+        ids = []
+        for name in ("a", "b"):
+            with tnb.init("src", name=name, server_url=server.url, token=TOKEN) as run:
+                run.log({"x": 1.0, "img": tnb.Image(image)})
+                run.alert(f"alert of {name}")
+                ids.append(run.id)
+        with tnb.init("dst", name="there", server_url=server.url, token=TOKEN) as run:
+            run.alert("first in dst")
+        api = tnb.Api(server.url, TOKEN)
+        api.run("src", "a").move("dst")
+        with psycopg.connect(url) as conn:
+
+            def files(project: str) -> int:
+                return conn.execute(
+                    "SELECT count(*) FROM media_files f JOIN projects p ON p.key = f.project_key WHERE p.name = %s",
+                    (project,),
+                ).fetchone()[0]
+
+            assert (files("src"), files("dst")) == (1, 1)  # b still uses the same image in src
+            api.delete_run("src", ids[1])
+            assert (files("src"), files("dst")) == (0, 1)
+        assert [a["id"] for a in api.alerts("dst")] == [1, 2]  # the moved alert took dst's next id
+        assert [(a["run"], a["title"]) for a in api.alerts("dst")] == [("there", "first in dst"), ("a", "alert of a")]
+        [row] = api.run("dst", ids[0]).media("img")
+        assert row["step"] == 0 and row["kind"] == "image"
+        tail = RemoteReader(server.url, TOKEN).tail("dst")
+        assert (tail.chunk_cursor, tail.alert_cursor) == (1, 2) and tail.points["run_id"].to_list() == [ids[0]]
+    finally:
+        server.stop()

@@ -156,7 +156,7 @@ def test_report_function_writes_file_and_rejects_bad_paths(vision, tmp_path):
         assert out == (tmp_path / "sub" / "r.html").resolve()
         text = out.read_text(encoding="utf-8")
         assert text.startswith("<!DOCTYPE html>")
-        assert text.count("window.vegaEmbed") >= 1
+        assert text.count("globalThis.vegaEmbed=") == 1
         umask = os.umask(0)
         os.umask(umask)
         assert out.stat().st_mode & 0o777 == 0o666 & ~umask
@@ -262,9 +262,9 @@ def test_runs_without_metrics_give_a_report_without_charts(tmp_path):
 
 def test_report_spec_adds_legend_toggle_and_best_line_only_where_missing():
     from trackio_nb.reports.components import report_spec
-    from trackio_nb.widgets.spec import compare_spec
+    from trackio_nb.widgets.spec import report_chart_spec
 
-    spec = compare_spec("step")
+    spec = report_chart_spec()
     out = report_spec(spec, "abc123abc123")
     unit = out["spec"]
     assert unit["params"] == [{"name": "tnb_pick", "select": {"type": "point", "fields": ["run"]}, "bind": "legend"}]

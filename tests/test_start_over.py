@@ -98,8 +98,9 @@ def test_delete_project_removes_its_files_and_stale_readers_notice(data_dir, cap
     _seed("other", capsys)
     stale = tnb.Api()
     assert [v.name for v in stale.runs("p")] == ["a", "b"]  # this reader holds a connection to p.db
+    (data_dir / "p.rejected.jsonl").write_text("{}\n")  # what the writer keeps of refused rows
     before = {p.name for p in project_files("p") if p.exists()}
-    assert {"p.db", "p.media"} <= before
+    assert {"p.db", "p.db-wal", "p.db-shm", "p.media", "p.rejected.jsonl"} <= before
     assert tnb.Api().delete_project("p") == {"project": "p", "deleted": True, "runs": 2, "points": 20, "alerts": 3}
     assert [p for p in project_files("p") if p.exists()] == []
     assert sorted(path.name for path in data_dir.iterdir()) == sorted(
@@ -310,9 +311,11 @@ def test_cli_human_output_fits_the_terminal(data_dir, capsys, monkeypatch):
 # -- on a tracking server -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    proc = ServerProcess(tmp_path_factory.mktemp("start-over") / "server").start()
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request, tmp_path_factory):
+    """A server over SQLite files, then one over PostgreSQL: the same answers from both."""
+    database = request.getfixturevalue("postgres").new_database("startover") if request.param == "postgres" else None
+    proc = ServerProcess(tmp_path_factory.mktemp("start-over") / "server", database=database).start()
     yield proc
     proc.stop()
 
@@ -331,6 +334,8 @@ def test_remote_delete_rename_move_through_api_and_cli(server, data_dir, capsys)
         "",
     )
     assert [v.id for v in api.runs("rp")] == [a_id]
+    code, out, _ = _cli(capsys, "list", "runs", "--project", "rp", "--json", *flags)
+    assert [(r["id"], r["run"]) for r in json.loads(out)["runs"]] == [(a_id, "a")]
     api.run("rp", "a").rename("ra")
     assert _cli(capsys, "move", "run", "--project", "rp", "--run", "ra", "--to-project", "rq", *flags)[0] == 0
     moved = api.run("rq", a_id)
@@ -338,6 +343,8 @@ def test_remote_delete_rename_move_through_api_and_cli(server, data_dir, capsys)
     assert api.runs("rp") == []
     assert api.delete_project("rp") == {"project": "rp", "deleted": True, "runs": 0, "points": 0, "alerts": 0}
     assert "rp" not in api.projects()
+    code, out, _ = _cli(capsys, "list", "projects", "--json", *flags)
+    assert "rp" not in json.loads(out)["projects"] and "rq" in json.loads(out)["projects"]
     assert not project_path("rp", server.root).exists()
     with pytest.raises(ProjectNotFound, match="no project named 'rp' on this server"):
         api.delete_project("rp")

@@ -13,9 +13,10 @@ import pytest
 import trackio_nb as tnb
 from tests.conftest import run_python
 from trackio_nb.readers import LocalReader
-from trackio_nb.widgets import AlertStream, CompareChart, RunTable, bundle, page_html, show, static_state
+from trackio_nb.widgets import AlertStream, CompareChart, RunTable, page_html, show, static_state
+from trackio_nb.widgets.bundle import shared_bundle
 from trackio_nb.widgets.hub import HUB, Hub
-from trackio_nb.widgets.jsonable import series_points, unpack_floats
+from trackio_nb.widgets.jsonable import point_value, series_points, unpack_column
 
 EVIL = "<img src=x onerror=alert(1)>"
 
@@ -42,7 +43,7 @@ def record(widget) -> list[dict]:
     original = widget._send
 
     def spy(msg, buffers=None):
-        sent.append(msg)
+        sent.append({**msg, "buffers": list(buffers or [])})
         original(msg, buffers)
 
     widget._send = spy
@@ -50,7 +51,21 @@ def record(widget) -> list[dict]:
 
 
 def customs(sent: list[dict]) -> list[dict]:
-    return [m["content"] for m in sent if m["method"] == "custom"]
+    """Custom messages; chart series decoded from their binary buffers into x (steps) and y lists."""
+    return [_decoded(m["content"], m["buffers"]) for m in sent if m["method"] == "custom"]
+
+
+def _decoded(content: dict, buffers: list) -> dict:
+    if content.get("type") != "points":
+        return content
+    series = []
+    for s in content["series"]:
+        b = s["buffer"]
+        assert all(isinstance(buffers[i], bytes) for i in (b, b + 1, b + 2))  # binary frames, not base64 text
+        steps, values = unpack_column(buffers[b]), unpack_column(buffers[b + 2])
+        meta = {k: v for k, v in s.items() if k != "buffer"}
+        series.append({**meta, "x": [int(v) for v in steps], "y": [point_value(v) for v in values]})
+    return {**content, "series": series}
 
 
 def updates(sent: list[dict]) -> list[dict]:
@@ -93,7 +108,10 @@ def test_initial_state_of_each_widget(seeded, widgets):
     assert series_points(by_run[EVIL]) == ([0, 1, 2, 3, 4, 5], [1.0, 0.5, 1 / 3, 0.25, 0.2, None])  # NaN: not drawn
     assert (by_run["plain"]["run_id"], by_run["plain"]["metric"]) == (second["id"], "loss")
     assert series_points(by_run["plain"]) == ([0, 1, 2], [2.0, 1.0, 0.0])
-    assert math.isnan(unpack_floats(by_run[EVIL]["yb"])[-1])  # packed columns keep NaN itself
+    assert math.isnan(unpack_column(by_run[EVIL]["y"])[-1])  # binary columns keep NaN itself
+    assert isinstance(by_run[EVIL]["y"], bytes)  # a binary buffer on the comm, not base64 text
+    assert table.config_columns == ["lr"]  # the config key that differs between the runs
+    assert (first["config"], second["config"]) == ({"lr": 0.1}, {})
     [alert] = alerts.alerts
     assert list(alert) == ["id", "run", "run_id", "timestamp", "step", "level", "title", "text", "data"]
     assert alert["timestamp"].endswith("Z")  # the one alert dict shape: ISO 8601 UTC
@@ -105,8 +123,9 @@ def test_initial_state_of_each_widget(seeded, widgets):
         "text": "text <i>",
         "data": {"reason": "custom", "k": 1},
     }
-    assert chart.spec["data"] == {"name": "points"}
-    assert "window.vegaEmbed" in chart.vega_js
+    assert sorted(chart.spec) == ["relative", "step", "time"]
+    assert chart.spec["step"]["data"] == {"name": "points"}
+    assert chart.vega is shared_bundle() and "globalThis.vegaEmbed" in chart.vega.source
     assert repr(table) == "RunTable(project='seed', runs=2)"
     assert repr(chart) == "CompareChart(project='seed', metrics=[loss], x='step', lines=2)"
     assert repr(alerts) == "AlertStream(project='seed', alerts=1)"
@@ -118,9 +137,10 @@ def test_run_and_level_filters(seeded, widgets):
     widgets += [only_plain, chart]
     assert only_plain.alerts == []
     assert {(s["run"], s["metric"]) for s in chart.series} == {("plain", "loss")}
-    stamps = series_points(chart.series[0])[0]
-    assert stamps == sorted(stamps) and stamps[0] > 1.6e12  # epoch milliseconds
-    assert chart.spec["spec"]["encoding"]["x"]["type"] == "temporal"
+    stamps = unpack_column(chart.series[0]["t"])
+    assert stamps == sorted(stamps) and stamps[0] > 1.6e9  # epoch seconds
+    assert chart.x == "time"  # "timestamp", the first release's name, still works
+    assert chart.spec["time"]["spec"]["layer"][0]["encoding"]["x"]["type"] == "temporal"
 
 
 def test_text_html_fallback_escapes_and_repr_is_stable(seeded, widgets):
@@ -144,7 +164,7 @@ def test_page_html_escapes_state_and_loads_nothing_remote(seeded, widgets):
     assert "</script><" not in page.split('<script id="tnb-data"')[1].split("</script>")[0]
     assert not re.search(r"""(src|href)=["']https?:""", page)
     state = static_state(table)
-    assert set(state) == {"project", "seq", "error", "columns", "rows"}
+    assert set(state) == {"project", "seq", "error", "columns", "config_columns", "hidden", "sort", "rows"}
 
 
 def test_live_deltas_carry_only_new_rows(widgets, manual):
@@ -271,7 +291,7 @@ def test_stop_button_writes_a_stop_request(widgets, manual):
 def test_bad_arguments_raise_clear_errors(widgets):
     with pytest.raises(ValueError, match="project"):
         RunTable("")
-    with pytest.raises(ValueError, match="x must be 'step' or 'timestamp'"):
+    with pytest.raises(ValueError, match="x must be one of step, time, relative, got 'epoch'"):
         CompareChart("p", "loss", x="epoch")
     with pytest.raises(TypeError, match="either metric or metrics"):
         CompareChart("p", "loss", metrics=["acc"])
@@ -320,34 +340,6 @@ def test_tail_reads_only_what_is_new(data_dir):
     )
     assert skipped.runs.select("name", "status", "last_step").rows() == [("a", "finished", 3), ("b", "finished", 0)]
     conn.close()
-
-
-def test_bundle_is_generated_once_and_cached_outside_the_data_dir(tmp_path, monkeypatch, data_dir):
-    import vl_convert
-
-    real = bundle.vega_bundle()
-    assert "window.vegaEmbed" in real
-    assert not re.search(r"""import\s*\(?\s*["']https?:""", real)  # nothing is fetched from a URL
-    calls = []
-
-    def fake_bundle() -> str:
-        calls.append(1)
-        return "/* fake */ window.vegaEmbed = function () {};"
-
-    monkeypatch.setattr(vl_convert, "javascript_bundle", fake_bundle)
-    monkeypatch.delenv("TRACKIO_NB_STATIC_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    bundle.vega_bundle.cache_clear()
-    try:
-        text = bundle.vega_bundle()
-        path = tmp_path / "xdg" / "trackio_nb-static" / f"vega-bundle-vlc{vl_convert.__version__}.js"
-        assert path.read_text(encoding="utf-8") == text == fake_bundle()
-        bundle.vega_bundle.cache_clear()
-        assert bundle.vega_bundle() == text
-        assert len(calls) == 2  # one generation (plus the direct call above); the second load read the file
-        assert not data_dir.exists() or not any(data_dir.rglob("*.js"))
-    finally:
-        bundle.vega_bundle.cache_clear()
 
 
 def test_importing_the_package_loads_no_widget_libraries():

@@ -21,11 +21,12 @@ from .enums import AlertLevel, AlertReason, RunStatus
 
 if TYPE_CHECKING:
     from .api import Api, RunView
+    from .charts import chart
     from .media import Audio, Histogram, Html, Image, Markdown, Table, Trace, Video
     from .reports import report
     from .session import alert, current_run, finish, init, log, should_stop, watch
     from .tracked_run import Run
-    from .widgets import AlertStream, CompareChart, MediaPanel, RunTable, show
+    from .widgets import AlertStream, CompareChart, MediaPanel, RunTable, SweepChart, show
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,8 @@ _LAZY = {
     "RunTable": ("widgets", "RunTable"),
     "AlertStream": ("widgets", "AlertStream"),
     "CompareChart": ("widgets", "CompareChart"),
+    "SweepChart": ("widgets", "SweepChart"),
+    "chart": ("charts", "chart"),
     "show": ("widgets", "show"),
     "MediaPanel": ("widgets", "MediaPanel"),
     "report": ("reports", "report"),
@@ -88,10 +91,12 @@ __all__ = [
     "RunStatus",
     "RunTable",
     "RunView",
+    "SweepChart",
     "Table",
     "Trace",
     "Video",
     "alert",
+    "chart",
     "current_run",
     "finish",
     "init",

@@ -59,6 +59,14 @@ class RunView:
             require_metric(self.metrics(), metric, f"run {self.name!r} (id {self.id}) of project {self.project!r}")
         return self._reader.history(self.project, self.id, None if metric is None else [metric])
 
+    def chart(self, metric: str, *, x: str = "step") -> Any:
+        """An `altair.Chart` of this run's `metric` (x: "step", "time" or "relative"); needs [charts]."""
+        from .charts import curves, figure
+
+        if not isinstance(metric, str) or not metric:
+            raise TypeError("metric must be a non-empty string")
+        return figure(curves(self._reader, self.project, [(self.id, self.name)], metric, x), metric, x)
+
     def alerts(self, **filters: Any) -> list[dict]:
         """This run's alerts; takes the filters of `Api.alerts` except `run`."""
         if "run" in filters:

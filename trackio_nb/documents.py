@@ -164,33 +164,10 @@ def history(
     return {"project": project, "run": row["name"], "run_id": row["id"], "max_points": max_points, "metrics": series}
 
 
-def best(
-    reader: Reader,
-    project: str,
-    metric: str,
-    direction: str = "min",
-    mode: str = "last",
-    include_all: bool = False,
-) -> dict[str, Any]:
-    """The best run by a metric, with the full ranking."""
-    return analysis.best(reader, project, metric, direction, mode, include_all)
-
-
-def compare(
-    reader: Reader,
-    project: str,
-    runs: list[str] | None = None,
-    metrics: list[str] | None = None,
-    mode: str = "last",
-    include_all: bool = False,
-) -> dict[str, Any]:
-    """Runs side by side: one value per run and metric."""
-    return analysis.compare(reader, project, runs, metrics, mode, include_all)
-
-
-def summary(reader: Reader, project: str, metric: str | None = None) -> dict[str, Any]:
-    """A project at a glance: runs, status counts, alert counts, last values."""
-    return analysis.summary(reader, project, metric)
+# best run, comparison and summary: the analysis functions the report and the server use
+best = analysis.best
+compare = analysis.compare
+summary = analysis.summary
 
 
 def stop_run(reader: Reader, project: str, run: str) -> dict[str, Any]:

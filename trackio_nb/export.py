@@ -60,12 +60,12 @@ def _scripts(with_widgets: bool) -> str:
 
 
 def _slim_state(nb: Any) -> bool:
-    """Drop each chart's copy of the Vega bundle from the saved state (the page inlines it once)."""
+    """Drop the Vega bundle model's text from the saved state (the page inlines the bundle once)."""
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for entry in state.values():
         saved = entry.get("state", {})
-        if entry.get("model_module") == "anywidget" and saved.get("vega_js"):
-            saved["vega_js"] = ""
+        if entry.get("model_module") == "anywidget" and str(saved.get("_anywidget_id", "")).endswith(".VegaBundle"):
+            saved["source"] = ""
     return bool(state)
 
 

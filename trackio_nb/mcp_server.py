@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from . import analysis, documents
 from .errors import MissingExtra
-from .presentation import dumps
+from .presentation import dumps, parse_since
 from .readers import Reader, reader_for
 
 INSTRUCTIONS = """Experiment tracking data (trackio_nb): projects hold runs; runs log metrics and raise alerts.
@@ -99,13 +99,15 @@ def build_server(open_reader: Callable[[], Reader], remote: bool = False) -> Any
         run: Run | None = None,
         level: Literal["info", "warn", "error"] | None = None,
         reason: str | None = None,
+        since: str | None = None,
         after_id: int | None = None,
     ) -> str:
         """Alerts oldest first: {"project", "run", "run_id", "level", "reason", "since", "after_id", "last_id",
         "alerts": [{"id", "run", "run_id", "timestamp", "step", "level", "title", "text", "data"}]}. Poll with
         after_id = the previous answer's last_id to get only new alerts. Watcher alerts carry data.reason
-        (nan_inf, max_exceeded, min_exceeded, spike, stagnation, custom); `reason` filters on it."""
-        return answer(project, lambda r: documents.alerts(r, project, run, level, reason, None, after_id))
+        (nan_inf, max_exceeded, min_exceeded, spike, stagnation, custom); `reason` filters on it. `since`
+        (an ISO-8601 time, UTC without a zone) keeps alerts at or after it; prefer the after_id cursor."""
+        return answer(project, lambda r: documents.alerts(r, project, run, level, reason, parse_since(since), after_id))
 
     def history(
         project: str, run: Run, metric: str | None = None, max_points: int = documents.DEFAULT_MAX_POINTS

@@ -25,7 +25,7 @@ from .storage.queries import READ_ALERTS_SCHEMA as ALERTS_SCHEMA
 from .storage.queries import READ_FINAL_SCHEMA as FINAL_SCHEMA
 
 if TYPE_CHECKING:
-    from .storage.tail import Tail
+    from .storage.tail import Delta, Follower, Tail
 
 
 class Reader(Protocol):
@@ -233,6 +233,23 @@ class LocalReader:
             exclude_run_ids=exclude_run_ids,
             now=time.time(),
         )
+
+    def follow(
+        self,
+        project: str,
+        follower: Follower,
+        *,
+        exclude_run_ids: list[str] | tuple[str, ...] = (),
+        initial: bool = False,
+    ) -> Delta | None:
+        """What changed in `project` since `follower` last read (None: nothing); live widgets, once per tick."""
+        return follower.read(self._conn(project), time.time(), exclude_run_ids=exclude_run_ids, initial=initial)
+
+    def points(self, project: str, upto_chunk: int, metrics: list[str] | None = None) -> pl.DataFrame:
+        """Numeric points stored up to chunk id `upto_chunk` (a chart's first load, then it follows)."""
+        from .storage.tail import points_between
+
+        return points_between(self._conn(project), 0, upto_chunk, metrics=metrics)
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:

@@ -234,7 +234,11 @@ def _end_current_at_exit() -> None:
 
 
 def _died_of_exception() -> bool:
-    # The interpreter stores an uncaught exception here before running atexit hooks.
+    # The interpreter stores an uncaught exception here before running atexit hooks. IPython
+    # stores every failed cell's there too, and its process outlives them: not a death.
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and ipython.get_ipython() is not None:
+        return False
     return getattr(sys, "last_value", None) is not None
 
 

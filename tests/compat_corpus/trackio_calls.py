@@ -29,7 +29,6 @@ run = trackio.init(
     group="g1",
     space_id=None,
     server_url=None,
-    space_storage=None,
     dataset_id=None,
     bucket_id=None,
     config={"lr": 0.01, "path": Path("/data/x"), "np": np.float32(0.5)},
@@ -114,6 +113,15 @@ trackio.finish()
 
 second = trackio.init(project="corpus", name="second", embed=False)
 trackio.alert("third alert", "from second")
+Path("ckpt/config.json").write_text('{"hidden": 8}')
+newer = trackio.Artifact("model", type="model")
+newer.add_dir("ckpt")
+obs["artifact_overwrite"] = trackio.log_artifact(newer, overwrite=True).qualified_name
+for name in ("Plotly", "import_tf_events"):
+    try:
+        getattr(trackio, name)
+    except AttributeError as exc:
+        obs[f"unsupported_{name}"] = str(exc)
 second.finish()
 
 Path("metrics.csv").write_text("step,loss,acc,comment\n0,0.9,0.1,x\n1,0.8,,y\n2,0.7,0.3,z\n")
@@ -129,5 +137,15 @@ try:
     api.runs("no-such-project")
 except ValueError as exc:
     obs["missing_project"] = str(exc)
+from trackio.sqlite_storage import SQLiteStorage  # noqa: E402
+
+obs["storage_projects"] = SQLiteStorage.get_projects()
+obs["storage_runs"] = SQLiteStorage.get_runs("corpus")
+logs = SQLiteStorage.get_logs("corpus", "first")
+obs["storage_first_log"] = logs[0]
+obs["storage_count"] = SQLiteStorage.get_log_count("corpus", "first")
+obs["storage_sampled_steps"] = [r["step"] for r in SQLiteStorage.get_logs("corpus", "first", max_points=3)]
+obs["storage_scalar_only"] = sorted(SQLiteStorage.get_logs("corpus", "first", scalar_only=True)[5])
+obs["storage_missing"] = [SQLiteStorage.get_logs("corpus", "nope"), SQLiteStorage.get_runs("nope")]
 obs["cwd_files"] = sorted(os.listdir("."))
 print("OBS " + json.dumps(obs))

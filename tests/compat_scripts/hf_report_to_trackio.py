@@ -4,6 +4,8 @@ argv[1] = "report": report_to="trackio" after trackio_nb.compat.install("trackio
 evaluate, predict, then exit without finishing the run (as Transformers leaves it).
 "nan": TrackioNbCallback with a NaN watcher; the loss turns NaN at step 3.
 "raise": TrackioNbCallback; the model raises at step 3 and the script dies of it.
+"ipython": as "raise", but train() runs in an IPython cell (the process lives on); then a
+compat run and an unrelated failing cell, and a clean exit.
 argv[2]: output_dir.
 """
 
@@ -41,7 +43,7 @@ class NanAfter(BertForSequenceClassification):
         out = super().forward(**kwargs)
         if self.training:
             NanAfter.calls += 1
-            if NanAfter.calls >= 3 and MODE == "raise":
+            if NanAfter.calls >= 3 and MODE in ("raise", "ipython"):
                 raise RuntimeError("boom at step 3")
             if NanAfter.calls >= 3:
                 out.loss = out.loss * float("nan")
@@ -76,6 +78,21 @@ if MODE != "report":
 
     callbacks.append(TrackioNbCallback(watch={"loss": dict(nan=True)}))
 trainer = Trainer(model=model, args=args, train_dataset=Data(16), eval_dataset=Data(8), callbacks=callbacks)
+if MODE == "ipython":
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import trackio_nb
+
+    shell = InteractiveShell.instance()
+    shell.user_ns["trainer"] = trainer
+    result = shell.run_cell("trainer.train()")
+    print("CELL_ERROR", type(result.error_in_exec).__name__)
+    print("STATUS_AFTER_CELL", trackio_nb.Api().run("hf-compat", "ipython-run").status)
+    shell.run_cell(
+        "import trackio; trackio.init(project='hf-compat', name='later', embed=False); trackio.log({'x': 1})"
+    )
+    shell.run_cell("1 / 0")
+    sys.exit(0)
 trainer.train()
 print("GLOBAL_STEP", trainer.state.global_step)
 if MODE == "report":

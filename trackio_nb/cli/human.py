@@ -5,14 +5,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..presentation import human_time
 from .tables import Column, number, render, shorten, terminal_width
 
 MAX_HEADER = 24
+MAX_NAME_IN_TEXT = 32
 ALL_RUNS_HINT = "finished runs only (--include-all adds running and failed runs)"
 
 
 def _when(iso_text: str | None) -> str:
-    return "-" if iso_text is None else iso_text[:19].replace("T", " ")
+    return human_time(iso_text) or "-"
+
+
+def _name(name: str) -> str:
+    """A run, metric or project name inside a sentence: long ones shortened in the middle."""
+    return shorten(name, MAX_NAME_IN_TEXT)
 
 
 def _text(value: object) -> str:
@@ -63,12 +70,11 @@ def list_alerts(doc: dict[str, Any]) -> str:
             Column("time (UTC)", [_when(a["timestamp"]) for a in alerts]),
             Column("level", [a["level"] for a in alerts]),
             Column("run", [a["run"] for a in alerts]),
-            Column("run id", [a["run_id"] for a in alerts]),
             Column("step", [number(a["step"]) for a in alerts], right=True),
             Column("title", [_text(a["title"]) for a in alerts]),
-            Column("text", [_text(a["text"]) for a in alerts]),
         ],
-        shrink=(3, 6, 7),
+        shrink=(3, 5),
+        notes=[None if a["text"] is None else _text(a["text"]) for a in alerts],  # wrapped under the row
     )
     return f"{table}\n\nlast id {doc['last_id']} (pass --after-id {doc['last_id']} to see only newer alerts)"
 
@@ -130,7 +136,7 @@ def _values_table(values: list[dict[str, Any]]) -> str:
 
 def get_metric(doc: dict[str, Any]) -> str:
     values = doc["values"]
-    head = f"{doc['metric']} of run {doc['run']!r} (id {doc['run_id']}), {len(values)} values"
+    head = f"{_name(doc['metric'])} of run {_name(doc['run'])!r} (id {doc['run_id']}), {len(values)} values"
     if not values:
         return head
     return f"{head}\n{_values_table(values)}"
@@ -149,8 +155,8 @@ def get_history(doc: dict[str, Any]) -> str:
 def best(doc: dict[str, Any]) -> str:
     ranking = doc["ranking"]
     head = (
-        f"best run by {doc['metric']} ({doc['direction']} of each run's {doc['mode']} value): "
-        f"{doc['best_run']} (id {doc['best_run_id']}) = {number(doc['best_value'])} at step {number(doc['best_step'])}"
+        f"best run by {_name(doc['metric'])} ({doc['direction']} of each run's {doc['mode']} value): "
+        f"{_name(doc['best_run'])} (id {doc['best_run_id']}) = {number(doc['best_value'])} at step {number(doc['best_step'])}"
     )
     scope = "all runs (--include-all)" if doc["include_all"] else ALL_RUNS_HINT
     table = render(
@@ -170,7 +176,7 @@ def best(doc: dict[str, Any]) -> str:
 def compare(doc: dict[str, Any]) -> str:
     runs = doc["runs"]
     scope = {"given": "the runs given (--runs)", "all": "all runs (--include-all)"}.get(doc["selection"], ALL_RUNS_HINT)
-    head = f"{doc['mode']} values of {len(runs)} runs of project {doc['project']!r}; considering {scope}"
+    head = f"{doc['mode']} values of {len(runs)} runs of project {_name(doc['project'])!r}; considering {scope}"
     if not runs:
         return f"{head}\nno runs to compare"
     table = render(
@@ -187,7 +193,7 @@ def compare(doc: dict[str, Any]) -> str:
 def summary(doc: dict[str, Any]) -> str:
     counts, levels, runs = doc["status_counts"], doc["alerts_by_level"], doc["runs"]
     head = (
-        f"project {doc['project']!r}: {doc['num_runs']} runs ({counts['running']} running, {counts['finished']} "
+        f"project {_name(doc['project'])!r}: {doc['num_runs']} runs ({counts['running']} running, {counts['finished']} "
         f"finished, {counts['failed']} failed), {doc['total_alerts']} alerts ({levels['error']} error, "
         f"{levels['warn']} warn, {levels['info']} info)"
     )
@@ -206,7 +212,7 @@ def summary(doc: dict[str, Any]) -> str:
 
 
 def stop(doc: dict[str, Any]) -> str:
-    line = f"stop requested for run {doc['run']!r} (id {doc['run_id']}) of project {doc['project']!r}"
+    line = f"stop requested for run {_name(doc['run'])!r} (id {doc['run_id']}) of project {_name(doc['project'])!r}"
     if doc["status"] != "running":
         line += f"\nnote: the run is {doc['status']}, so nothing is listening for the request"
     return line

@@ -11,10 +11,14 @@ import math
 import os
 import shutil
 import sys
+import textwrap
 from dataclasses import dataclass
 
 GAP = "  "
-MIN_SHRUNK = 16
+MIN_SHRUNK = 16  # names are shortened to this first...
+MIN_CUT = 5  # ...and only on a narrow terminal further, down to their header (at least this)
+MIN_EXTRA = 12  # room kept beside the key columns for one metric column
+NOTE_INDENT = "    "
 
 
 def ellipsis() -> str:
@@ -75,15 +79,18 @@ class Column:
         return max([len(self.header), *(len(c) for c in self.cells)])
 
 
-def _lines(columns: list[Column]) -> list[str]:
+def _lines(columns: list[Column], notes: list[str | None] | None = None, width: int = 80) -> list[str]:
     widths = [c.width for c in columns]
     rows = [[c.header for c in columns]] + [list(r) for r in zip(*(c.cells for c in columns), strict=True)]
     out = []
-    for row in rows:
+    for index, row in enumerate(rows):
         cells = [
             (cell.rjust(w) if col.right else cell.ljust(w)) for cell, w, col in zip(row, widths, columns, strict=True)
         ]
         out.append(GAP.join(cells).rstrip())
+        note = notes[index - 1] if notes and index else None
+        if note:
+            out.extend(textwrap.wrap(note, width, initial_indent=NOTE_INDENT, subsequent_indent=NOTE_INDENT))
     return out
 
 
@@ -91,10 +98,10 @@ def _total(columns: list[Column]) -> int:
     return sum(c.width for c in columns) + len(GAP) * max(len(columns) - 1, 0)
 
 
-def _shrink(columns: list[Column], indices: list[int], excess: int) -> None:
-    """Shorten the cells of the columns at `indices`, widest first, by `excess` characters in all."""
+def _shrink(columns: list[Column], indices: list[int], excess: int, floor: int) -> int:
+    """Shorten the cells of the columns at `indices`, widest first, by up to `excess` characters; returns what is left."""
     widths = {i: columns[i].width for i in indices}
-    floors = {i: max(MIN_SHRUNK, len(columns[i].header)) for i in indices}
+    floors = {i: max(floor, len(columns[i].header)) for i in indices}
     while excess > 0:
         room = [i for i in indices if widths[i] > floors[i]]
         if not room:
@@ -105,23 +112,44 @@ def _shrink(columns: list[Column], indices: list[int], excess: int) -> None:
     for i in indices:
         if widths[i] < columns[i].width:
             columns[i].cells = [shorten(cell, widths[i]) for cell in columns[i].cells]
+    return excess
+
+
+def _narrow(column: Column, width: int) -> Column:
+    """`column` with its header and cells cut to `width` characters (a metric column on a narrow terminal)."""
+    return Column(shorten(column.header, width), [shorten(c, width) for c in column.cells], column.right)
 
 
 def render(
-    key: list[Column], extra: list[Column] | None = None, *, shrink: tuple[int, ...] = (0,), width: int | None = None
+    key: list[Column],
+    extra: list[Column] | None = None,
+    *,
+    shrink: tuple[int, ...] = (0,),
+    width: int | None = None,
+    notes: list[str | None] | None = None,
 ) -> str:
     """Aligned table text of the `key` columns then the `extra` ones, fitted to `width`.
 
-    `shrink` holds the indices in `key` of the columns whose cells may be shortened.
+    `shrink` holds the indices in `key` of the columns whose cells may be shortened (names),
+    first down to MIN_SHRUNK characters, then, if the terminal is narrower still, down to
+    their header's length; other text columns come next. Extra columns (metrics) are split
+    into blocks that each repeat the key columns; each is cut to fit beside them. `notes`
+    (one per row, or None) are wrapped under their row, indented.
     """
     width = terminal_width() if width is None else width
-    extra = list(extra or [])
     key = [Column(c.header, list(c.cells), c.right) for c in key]
-    needed = _total(key + extra)
-    if needed > width:
-        _shrink(key, list(shrink), needed - width)
+    extra = list(extra or [])
+    _shrink(key, list(shrink), _total(key + extra) - width, MIN_SHRUNK)  # names first, to fit everything
+    beside = max((c.width for c in extra), default=-len(GAP)) + len(GAP)  # the narrowest block's extra part
+    excess = _total(key) + min(beside, MIN_EXTRA + len(GAP)) - width
+    others = [i for i, c in enumerate(key) if not c.right and i not in shrink]
+    for indices in (list(shrink), others):  # a narrow terminal: further, down to the headers
+        if excess > 0:
+            excess = _shrink(key, indices, excess, MIN_CUT)
     if not extra:
-        return "\n".join(_lines(key))
+        return "\n".join(_lines(key, notes, width))
+    room = max(MIN_CUT, width - _total(key) - len(GAP))
+    extra = [c if c.width <= room else _narrow(c, room) for c in extra]
     blocks: list[list[Column]] = []
     current: list[Column] = []
     for column in extra:
@@ -130,4 +158,16 @@ def render(
             current = []
         current.append(column)
     blocks.append(current)
-    return "\n\n".join("\n".join(_lines(key + block)) for block in blocks)
+    return "\n\n".join("\n".join(_lines(key + block, notes, width)) for block in blocks)
+
+
+def fit(text: str, width: int | None = None) -> str:
+    """Every line of `text` at most `width` characters: longer lines (prose) wrap with a hanging indent."""
+    width = terminal_width() if width is None else width
+    out: list[str] = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+        else:
+            out.extend(textwrap.wrap(line, width, subsequent_indent=NOTE_INDENT, break_on_hyphens=False) or [""])
+    return "\n".join(out)

@@ -16,7 +16,10 @@ from types import ModuleType
 # The submodules each alias registers too, so `import trackio.context_vars` (or
 # `from trackio import context_vars`) reaches the same module objects as `trackio.context_vars`.
 _PACKAGES = {
-    "trackio": ("trackio_nb.compat.trackio", ("context_vars", "api", "system")),
+    "trackio": (
+        "trackio_nb.compat.trackio",
+        ("api", "artifact", "context_vars", "imports", "sqlite_storage", "system"),
+    ),
     "wandb": ("trackio_nb.compat.wandb", ()),
 }
 

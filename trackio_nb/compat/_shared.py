@@ -10,10 +10,9 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from ..storage.paths import project_path
+from ..storage.paths import FILES_SUFFIX, project_path
 from ..tracked_run import Run
 
-FILES_SUFFIX = ".files"
 _noticed: set[str] = set()
 
 

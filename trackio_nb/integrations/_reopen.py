@@ -3,6 +3,7 @@ name when the framework logs again afterwards (evaluate/predict/validate after f
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,8 @@ class FrameworkRun:
         self._watch = {metric: dict(rules) for metric, rules in (watch or {}).items()}
         self.run: Run | None = None
         self.owned = False  # True when this object started the run (then it also ends it)
+        self.active = False  # inside the framework's training call (set by the callback)
+        self._cell_hook = False
 
     def open(self, project: str, name: str | None, config: Mapping[str, Any] | None = None) -> Run:
         """The current run when one is running (started by the user, or by report_to="trackio"),
@@ -43,7 +46,22 @@ class FrameworkRun:
         self.run.finish_at_exit = True
         for metric, rules in self._watch.items():
             self.run.watch(metric, **rules)
+        self._hook_cell_errors()
         return self.run
+
+    def _hook_cell_errors(self) -> None:
+        """In IPython, an exception escaping a cell while training fails the run at once: the
+        kernel lives on, so no exit hook would see it."""
+        ipython = sys.modules.get("IPython")
+        shell = ipython.get_ipython() if ipython is not None else None
+        if shell is not None and not self._cell_hook:
+            shell.events.register("post_run_cell", self._after_cell)
+            self._cell_hook = True
+
+    def _after_cell(self, result) -> None:
+        if self.active and getattr(result, "error_in_exec", None) is not None:
+            self.active = False
+            self.finish("failed")
 
     def finish(self, status: str = "finished") -> None:
         """End the run if this object started it (a run the user started is theirs to finish)."""

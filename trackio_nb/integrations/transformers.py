@@ -57,6 +57,7 @@ class TrackioNbCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, **kwargs):
         if state.is_world_process_zero:
             self._open(args, state, model)
+            self._tracked.active = True  # an exception until on_train_end fails the run
 
     def on_log(self, args, state, control, logs=None, model=None, **kwargs):
         if not state.is_world_process_zero or not logs:
@@ -77,6 +78,7 @@ class TrackioNbCallback(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):
         if state.is_world_process_zero:
+            self._tracked.active = False
             self._tracked.finish()
 
 

@@ -6,7 +6,7 @@ import io
 import wave
 
 from ..errors import InvalidValue
-from .base import Encoded, Media, add_blob, as_array, check_caption, existing_file, file_ext
+from .base import Encoded, Media, add_blob, add_file, as_array, check_caption, existing_file, file_ext
 
 AUDIO_EXTS = ("wav", "mp3", "ogg", "flac", "m4a", "webm")
 
@@ -38,9 +38,7 @@ class Audio(Media):
 
     def _encode(self, blobs: dict[str, bytes]) -> Encoded:
         if self._path is not None:
-            data = self._path.read_bytes()
-            ext = file_ext(self._path, AUDIO_EXTS, "audio")
-            return Encoded(None, add_blob(blobs, data, ext), None)
+            return Encoded(None, add_file(blobs, self._path, AUDIO_EXTS, "audio")[0], None)
         channels = 1 if self._pcm.ndim == 1 else self._pcm.shape[1]
         out = io.BytesIO()
         with wave.open(out, "wb") as wav:

@@ -76,6 +76,12 @@ def existing_file(value: object) -> Path | None:
     return path
 
 
+def add_file(blobs: dict[str, bytes], path: Path, allowed: tuple[str, ...], what: str) -> tuple[str, bytes]:
+    """Add the file at `path` to `blobs` as given (its name and bytes)."""
+    data = path.read_bytes()
+    return add_blob(blobs, data, file_ext(path, allowed, what)), data
+
+
 def file_ext(path: Path, allowed: tuple[str, ...], what: str) -> str:
     ext = path.suffix.lower().lstrip(".")
     ext = {"jpeg": "jpg", "htm": "html"}.get(ext, ext)

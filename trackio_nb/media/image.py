@@ -5,7 +5,18 @@ from __future__ import annotations
 import io
 
 from ..errors import InvalidValue
-from .base import Encoded, Media, add_blob, as_array, check_caption, existing_file, file_ext, is_pil, pil_image
+from .base import (
+    Encoded,
+    Media,
+    add_blob,
+    add_file,
+    as_array,
+    check_caption,
+    existing_file,
+    file_ext,
+    is_pil,
+    pil_image,
+)
 
 IMAGE_EXTS = ("png", "jpg", "gif", "webp", "bmp", "svg")
 
@@ -32,9 +43,8 @@ class Image(Media):
 
     def _encode(self, blobs: dict[str, bytes]) -> Encoded:
         if self._path is not None:
-            data = self._path.read_bytes()
-            ext = file_ext(self._path, IMAGE_EXTS, "image")
-            return Encoded(None, add_blob(blobs, data, ext), _size_of(data))
+            name, data = add_file(blobs, self._path, IMAGE_EXTS, "image")
+            return Encoded(None, name, _size_of(data))
         png, width, height = encode_png(self._array if self._pil is None else self._pil)
         return Encoded(None, add_blob(blobs, png, "png"), {"width": width, "height": height})
 

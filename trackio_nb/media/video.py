@@ -11,7 +11,7 @@ import io
 import sys
 
 from ..errors import InvalidValue
-from .base import Encoded, Media, add_blob, as_array, check_caption, existing_file, file_ext, pil_image
+from .base import Encoded, Media, add_blob, add_file, as_array, check_caption, existing_file, file_ext, pil_image
 
 VIDEO_EXTS = ("mp4", "webm", "gif", "ogg", "mov")
 _NOTICE = {"shown": False}
@@ -50,8 +50,7 @@ class Video(Media):
 
     def _encode(self, blobs: dict[str, bytes]) -> Encoded:
         if self._path is not None:
-            data = self._path.read_bytes()
-            return Encoded(None, add_blob(blobs, data, file_ext(self._path, VIDEO_EXTS, "video")), {"fps": self.fps})
+            return Encoded(None, add_file(blobs, self._path, VIDEO_EXTS, "video")[0], {"fps": self.fps})
         frames = self._frames.transpose(0, 2, 3, 1)  # T×H×W×C
         if frames.shape[3] == 1:
             frames = frames[:, :, :, 0]

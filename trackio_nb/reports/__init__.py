@@ -24,14 +24,14 @@ __all__ = ["report"]
 def _front_end(metrics: list[str]) -> tuple[dict[str, str], dict[str, dict], str]:
     from ..widgets import assets
     from ..widgets.bundle import vega_bundle
-    from ..widgets.spec import compare_spec
+    from ..widgets.spec import report_chart_spec
 
     modules = {
         "compare_chart": assets.esm("compare_chart"),
         "alert_stream": assets.esm("alert_stream"),
         "css": assets.css(),
     }
-    spec = compare_spec("step")
+    spec = report_chart_spec()
     specs = dict.fromkeys(metrics, spec)
     return modules, specs, vega_bundle()
 

@@ -34,7 +34,6 @@ def chart_state(data: ReportData, metric: str, spec: dict[str, Any]) -> dict[str
         "log_scale": False,
         "spec": spec,
         "series": series,
-        "vega_js": "",
     }
 
 

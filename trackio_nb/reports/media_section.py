@@ -45,7 +45,7 @@ def media_section(reader, project: str, runs: list[dict[str, Any]], labels: dict
     parts = [
         '<section id="tnbr-media-section"><h2>Media</h2>'
         f'<p class="tnbr-chart-note">The latest {MAX_REPORT_STEPS} steps of each run and key are included.'
-        f" Images larger than {THUMBNAIL_PX} px on a side are shown as downscaled thumbnails"
+        f" Images larger than {THUMBNAIL_PX} px on a side are shown as downscaled thumbnails (JPEG when opaque)"
         " (<code>trackio-nb get media</code> writes the originals). Html is shown in sandboxed frames"
         " where no script runs.</p>"
     ]

@@ -97,7 +97,8 @@ def project_names(root: Path) -> list[str]:
 # per-project file adds its suffix here, so deleting a project removes it too.
 REJECTED_SUFFIX = ".rejected.jsonl"  # rows storage refused (trackio_nb.rejected)
 SQLITE_SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
-PROJECT_SIDE_SUFFIXES = (MEDIA_SUFFIX, REJECTED_SUFFIX)
+FILES_SUFFIX = ".files"  # trackio/wandb `save()` and artifacts (trackio_nb.compat)
+PROJECT_SIDE_SUFFIXES = (MEDIA_SUFFIX, REJECTED_SUFFIX, FILES_SUFFIX)
 
 
 def project_files(project: str, root: str | os.PathLike[str] | None = None) -> list[Path]:

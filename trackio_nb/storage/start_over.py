@@ -47,6 +47,11 @@ def refuse_live(conn: sqlite3.Connection, project: str, keys: Sequence[int] | No
     """
     sql = "SELECT id, name, status, heartbeat_at, host, pid FROM runs"
     rows = conn.execute(sql if keys is None else f"{sql} WHERE key IN ({_marks(keys)})", list(keys or ()))
+    refuse_live_rows(rows, project, doing, now)
+
+
+def refuse_live_rows(rows, project: str, doing: str, now: float) -> None:
+    """refuse_live over (id, name, status, heartbeat_at, host, pid) rows read by any backend."""
     for run_id, name, status, heartbeat_at, host, pid in rows:
         if effective_status(status, heartbeat_at, host, pid, now) == RUNNING:
             label = f"{name!r} (id {run_id})"
@@ -92,12 +97,16 @@ def delete_run(conn: sqlite3.Connection, db_path: Path, project: str, run_id: st
 
 def rename_run(conn: sqlite3.Connection, project: str, run_id: str, name: str) -> None:
     """Give run `run_id` a new name (a running run may be renamed: rows are tied to its id)."""
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidValue(f"run name must be a non-empty string, got {name!r}")
+    check_run_name(name)
     with transaction(conn):
         cursor = conn.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
         if cursor.rowcount != 1:
             raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
+
+
+def check_run_name(name: object) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidValue(f"run name must be a non-empty string, got {name!r}")
 
 
 def project_counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from . import queries
+from .status import effective_status
 
 POINTS_SCHEMA = {
     "run_id": pl.String,
@@ -167,3 +168,154 @@ def tail(
         alerts = queries.alerts(conn, after_id=alert_after).filter(pl.col("id") <= alert_max)
         alert_cursor = max(alert_max, alert_after)
     return Tail(runs, last_values, points, alerts, chunk_cursor, alert_cursor)
+
+
+FOLLOW_RUN_SCHEMA = {**RUN_STATE_SCHEMA, "config": pl.String}
+STATUS_RECHECK_S = 2.0  # a running run's reported status can change with no write (its writer died)
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What a `Follower` read: runs new or changed, last values of the series that grew, new points and alerts."""
+
+    runs: pl.DataFrame  # FOLLOW_RUN_SCHEMA
+    last_values: pl.DataFrame  # run_id, metric, value, step, timestamp
+    points: pl.DataFrame  # POINTS_SCHEMA
+    alerts: pl.DataFrame  # queries.ALERT_SCHEMA
+    chunk_cursor: int
+    alert_cursor: int
+
+
+class Follower:
+    """Reads one project database incrementally: each `read` returns only what changed since the last.
+
+    Nothing changed (no other connection committed: `PRAGMA data_version`, a few microseconds)
+    means nothing is read, except that runs stored as running have their reported status
+    re-derived every STATUS_RECHECK_S (a dead writer changes no row). When something was
+    committed: points and alerts after the cursors, last values of the series whose runs got
+    new chunks, and the rows of runs that are new, stored as running, or got new chunks or alerts.
+    """
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.chunk_cursor = 0
+        self.alert_cursor = 0
+        self.max_run_key = 0
+        self._running: dict[int, tuple] = {}  # key -> the raw row of a run stored as running
+        self._reported: dict[int, str] = {}  # key -> status last reported for those
+        self._recheck_at = 0.0
+
+    def invalidate(self) -> None:
+        """Read again on the next call (after this connection itself wrote, e.g. a stop request)."""
+        self.version = None
+
+    def read(
+        self, conn: sqlite3.Connection, now: float, *, exclude_run_ids: Sequence[str] = (), initial: bool = False
+    ) -> Delta | None:
+        """What changed since the last read (None: nothing). `initial`: every run and last value, no points."""
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self.version and not initial and not self._status_moved(now):
+            return None
+        self.version = version
+        chunk_max, alert_max = max_ids(conn)
+        if initial:
+            points = pl.DataFrame(schema=POINTS_SCHEMA)
+            alerts = pl.DataFrame(schema=queries.ALERT_SCHEMA)
+            touched: set[int] | None = None
+        else:
+            points, touched = self._points(conn, chunk_max, exclude_run_ids)
+            alerts = queries.alerts(conn, after_id=self.alert_cursor).filter(pl.col("id") <= alert_max)
+            touched |= set(alerts["run_key"].to_list())
+        self.chunk_cursor = max(chunk_max, self.chunk_cursor)
+        self.alert_cursor = max(alert_max, self.alert_cursor)
+        runs = self._runs(conn, touched, now)
+        keys = None if touched is None else sorted(touched)
+        last = queries.final_values(conn, run_keys=keys, mode="last")
+        if not last.is_empty():
+            ids = dict(conn.execute("SELECT key, id FROM runs").fetchall()) if keys is None else self._ids(conn, keys)
+            last = last.with_columns(pl.col("run_key").replace_strict(ids, return_dtype=pl.String).alias("run_id"))
+        else:
+            last = last.with_columns(pl.lit(None, dtype=pl.String).alias("run_id"))
+        last = last.select("run_id", "metric", "value", "step", "timestamp")
+        return Delta(runs, last, points, alerts, self.chunk_cursor, self.alert_cursor)
+
+    @staticmethod
+    def _ids(conn: sqlite3.Connection, keys: list[int]) -> dict[int, str]:
+        clause, params = _in("key", keys)
+        return dict(conn.execute(f"SELECT key, id FROM runs WHERE {clause}", params).fetchall())
+
+    def _points(
+        self, conn: sqlite3.Connection, chunk_max: int, exclude_run_ids: Sequence[str]
+    ) -> tuple[pl.DataFrame, set[int]]:
+        touched = {
+            k
+            for (k,) in conn.execute(
+                "SELECT DISTINCT run_key FROM chunks WHERE id > ? AND id <= ?", (self.chunk_cursor, chunk_max)
+            )
+        }
+        points = points_between(conn, self.chunk_cursor, chunk_max, exclude_run_ids=exclude_run_ids)
+        return points, touched
+
+    def _runs(self, conn: sqlite3.Connection, touched: set[int] | None, now: float) -> pl.DataFrame:
+        sql = (
+            "SELECT key, id, name, group_name, status, config, created_at, finished_at, heartbeat_at, host, pid,"
+            " stop_requested_at FROM runs"
+        )
+        params: list = []
+        if touched is not None:
+            sql += " WHERE key > ? OR status = 'running'"
+            params.append(self.max_run_key)
+            wanted = touched | set(self._running)  # a run that was running may have ended
+            if wanted:
+                clause, p = _in("key", sorted(wanted))
+                sql += " OR " + clause
+                params += p
+        rows = conn.execute(sql + " ORDER BY created_at, key", params).fetchall()
+        for row in rows:
+            self.max_run_key = max(self.max_run_key, row[0])
+            if row[4] == "running":
+                self._running[row[0]] = row
+            else:
+                self._running.pop(row[0], None)
+                self._reported.pop(row[0], None)
+        self._recheck_at = now + STATUS_RECHECK_S
+        return self._frame(conn, rows, now)
+
+    def _frame(self, conn: sqlite3.Connection, rows: list[tuple], now: float) -> pl.DataFrame:
+        if not rows:
+            return pl.DataFrame(schema=FOLLOW_RUN_SCHEMA)
+        keys = [r[0] for r in rows]
+        clause, params = _in("run_key", keys)
+        last = dict(
+            conn.execute(f"SELECT run_key, max(last_step) FROM summaries WHERE {clause} GROUP BY run_key", params)
+        )
+        status = []
+        for key, _, _, _, stored, _, _, _, heartbeat, host, pid, _ in rows:
+            reported = effective_status(stored, heartbeat, host, pid, now)
+            if stored == "running":
+                self._reported[key] = reported
+            status.append(reported)
+        return pl.DataFrame(
+            {
+                "id": [r[1] for r in rows],
+                "name": [r[2] for r in rows],
+                "group": [r[3] for r in rows],
+                "status": status,
+                "created_at": [r[6] for r in rows],
+                "finished_at": [r[7] for r in rows],
+                "stop_requested": [r[11] is not None for r in rows],
+                "last_step": [last.get(k) for k in keys],
+                "config": [r[5] for r in rows],
+            },
+            schema=FOLLOW_RUN_SCHEMA,
+        )
+
+    def _status_moved(self, now: float) -> bool:
+        """True when a run stored as running now reports another status (time alone: its writer died)."""
+        if not self._running or now < self._recheck_at:
+            return False
+        self._recheck_at = now + STATUS_RECHECK_S
+        return any(
+            effective_status(row[4], row[8], row[9], row[10], now) != self._reported.get(key)
+            for key, row in self._running.items()
+        )

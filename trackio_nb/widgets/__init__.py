@@ -1,4 +1,4 @@
-"""Live notebook widgets (anywidget): RunTable, AlertStream, CompareChart and show().
+"""Live notebook widgets (anywidget): RunTable, AlertStream, CompareChart, SweepChart and show().
 
 They update while cells log (from `log()` in this kernel, throttled; from storage for runs
 elsewhere), render offline (Vega is bundled) and keep a static view when exported.
@@ -13,6 +13,7 @@ from .dashboard import Dashboard, show
 from .media_panel import MediaPanel
 from .run_table import RunTable
 from .static import notebook_page_html, page_html, static_state
+from .sweep_chart import SweepChart
 
 __all__ = [
     "AlertStream",
@@ -20,6 +21,7 @@ __all__ = [
     "Dashboard",
     "MediaPanel",
     "RunTable",
+    "SweepChart",
     "notebook_page_html",
     "page_html",
     "show",

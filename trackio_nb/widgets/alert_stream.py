@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 import traitlets
 
 from ..enums import LEVELS as ALERT_LEVELS
 from ..presentation import alert_dict, alert_reason, human_time, select_run_ids
-from ..storage import ProjectNotFound
 from . import assets, html
 from .base import LiveWidget
 from .hub import Entry
@@ -35,20 +35,22 @@ class AlertStream(LiveWidget):
         super().__init__(project, run=run, level=level, **source)
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
-        try:
-            tail = self._reader.tail(self.project, chunk_after=None, alert_after=self._cursor)
-        except ProjectNotFound:
-            if full:
-                self._sync_full(alerts=[])
-            return
-        rows = tail.alerts.iter_rows(named=True)
-        if self.run is not None:  # by id, or a name only one run has (ambiguity is an error, not a merge)
-            wanted = set(select_run_ids(tail.runs, self.project, [self.run], missing_ok=True))
-            rows = (row for row in rows if row["run_id"] in wanted)
+        feed = self._feed
+        frame = feed.all_alerts() if initial else feed.alerts
+        rows = [row for row in frame.iter_rows(named=True) if row["id"] > self._cursor]
+        if self.run is not None and rows:  # by id, or a name only one run has (ambiguity is an error, not a merge)
+            runs = pl.DataFrame(
+                [(rid, r["name"]) for rid, r in feed.runs.items()],
+                schema={"id": pl.String, "name": pl.String},
+                orient="row",
+            )
+            wanted = set(select_run_ids(runs, self.project, [self.run], missing_ok=True))
+            rows = [row for row in rows if row["run_id"] in wanted]
         new = [alert_dict(row) for row in rows]
-        self._cursor = tail.alert_cursor
+        if frame.height:
+            self._cursor = max(self._cursor, frame["id"].max())
         self._alerts.extend(new)
-        if full:
+        if full or initial:
             self._sync_full(alerts=list(self._alerts))
         elif new:
             self._send_delta({"type": "alerts", "alerts": new})

@@ -50,9 +50,9 @@ class LiveWidget(anywidget.AnyWidget):
 
     # -- sending ---------------------------------------------------------------------------
 
-    def _send_delta(self, message: dict) -> None:
+    def _send_delta(self, message: dict, buffers: list[bytes] | None = None) -> None:
         self._sent += 1
-        self.send({**message, "seq": self._sent})
+        self.send({**message, "seq": self._sent}, buffers)
 
     def _sync_full(self, **traits: Any) -> None:
         """Set the full state traits (one message; nothing is sent if nothing changed)."""

@@ -1,44 +1,61 @@
 """The offline Vega / Vega-Lite / vega-embed bundle the chart runs on (no CDN, ever).
 
-Generated with vl-convert-python on first use and cached on disk, outside the data
-directory, keyed by the vl-convert version: `$XDG_CACHE_HOME/trackio_nb-static/`
-(default `~/.cache/trackio_nb-static/`), or TRACKIO_NB_STATIC_DIR when set.
-Evaluating the text (classic script or module) defines `window.vegaEmbed`.
+A pinned, prebuilt, minified script shipped in the package (assets/vega/vega-bundle.js),
+built from the npm packages by scripts/build_vega_bundle.py; assets/vega/manifest.json
+records the package versions and the file's sha256, assets/vega/licenses/ their licences.
+Evaluating the text (classic script, or an ES module imported from a Blob URL) defines
+`globalThis.vegaEmbed` (and `vega`, `vegaLite`). Nothing is generated at run time.
+
+`VegaBundle` is that text as one widget model: every chart in a kernel references the same
+instance (`shared_bundle()`), so a saved notebook holds the bundle once however many charts.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from functools import lru_cache
-from pathlib import Path
+import json
+from functools import cache
+from importlib import resources
+
+import anywidget
+import traitlets
+
+BUNDLE_DIR = ("assets", "vega")
 
 
-def cache_dir() -> Path:
-    """Where generated static assets are kept."""
-    explicit = os.environ.get("TRACKIO_NB_STATIC_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "trackio_nb-static"
+def _asset(name: str) -> bytes:
+    return resources.files(__package__).joinpath(*BUNDLE_DIR, name).read_bytes()
 
 
-@lru_cache(maxsize=1)
+@cache
+def manifest() -> dict:
+    """The bundle's manifest: versions of every bundled npm package, sha256 and size of the file."""
+    return json.loads(_asset("manifest.json"))
+
+
+@cache
 def vega_bundle() -> str:
-    """The bundle's JavaScript text (about 900 KB); read from the cache, generated once."""
-    import vl_convert
+    """The bundle's JavaScript text (about 860 KB), read from the package."""
+    return _asset(manifest()["file"]).decode("utf-8")
 
-    path = cache_dir() / f"vega-bundle-vlc{vl_convert.__version__}.js"
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        pass
-    text = vl_convert.javascript_bundle()
-    if "window.vegaEmbed" not in text:
-        raise RuntimeError("vl_convert.javascript_bundle() no longer defines window.vegaEmbed")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")  # atomic: parallel kernels never read half a file
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return text
+
+class VegaBundle(anywidget.AnyWidget):
+    """The Vega bundle held in one widget model that charts reference (saved once per notebook)."""
+
+    _esm = "export default {};\n"  # the text is evaluated by the first chart that needs it
+    source = traitlets.Unicode("").tag(sync=True)
+    version = traitlets.Unicode("").tag(sync=True)
+
+    def __repr__(self) -> str:
+        return f"VegaBundle(vega-embed {self.version})"
+
+
+_shared: VegaBundle | None = None
+
+
+def shared_bundle() -> VegaBundle:
+    """This kernel's one `VegaBundle` (made again if it was closed)."""
+    global _shared
+    if _shared is None or _shared.comm is None:
+        top = manifest()["top_level"]
+        _shared = VegaBundle(source=vega_bundle(), version=top["vega-embed"])
+    return _shared

@@ -1,45 +1,54 @@
-"""`CompareChart`: one line per run for one or several metrics, in one Vega view."""
+"""`CompareChart`: one line per run for one or several metrics, in one Vega view.
+
+Series travel as binary buffers (little-endian float64 columns `step`, `t` (epoch seconds)
+and `y`): in the full state (`series` trait) and in delta messages (`buffers=`). The page
+draws x by step, wall time or relative time, smooths with an EMA, and highlights a run
+clicked in any chart or run table of the same project, all without asking the kernel.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+import polars as pl
 import traitlets
+from ipywidgets import widget_serialization
 
 from ..presentation import json_float, run_labels, select_run_ids
-from ..storage import ProjectNotFound
 from . import assets, html
 from .base import LiveWidget
-from .bundle import vega_bundle
+from .bundle import VegaBundle, shared_bundle
 from .hub import Entry
-from .jsonable import pack_floats, point_value
-from .spec import compare_spec
+from .jsonable import pack_column
+from .spec import X_MODES, specs
 
-X_AXES = ("step", "timestamp")
 Key = tuple[str, str]  # (run_id, metric)
 
 
 class _Series:
-    """One line: x values (steps or epoch ms) and y values; a repeated x replaces its point."""
+    """One line: steps, timestamps and values; a repeated step replaces its point."""
 
-    __slots__ = ("last_x", "xs", "ys")
+    __slots__ = ("last_step", "steps", "ts", "ys")
 
     def __init__(self) -> None:
-        self.xs: list[float] = []
+        self.steps: list[int] = []
+        self.ts: list[float] = []
         self.ys: list[float] = []
-        self.last_x = float("-inf")
+        self.last_step = -1
 
-    def add(self, x: float, y: float) -> None:
-        if x > self.last_x:
-            self.xs.append(x)
+    def add(self, step: int, t: float, y: float) -> None:
+        if step > self.last_step:
+            self.steps.append(step)
+            self.ts.append(t)
             self.ys.append(y)
-            self.last_x = x
+            self.last_step = step
             return
-        for i in range(len(self.xs) - 1, -1, -1):
-            if self.xs[i] == x:
-                self.ys[i] = y
+        for i in range(len(self.steps) - 1, -1, -1):
+            if self.steps[i] == step:
+                self.ts[i], self.ys[i] = t, y
                 return
-        self.xs.append(x)
+        self.steps.append(step)
+        self.ts.append(t)
         self.ys.append(y)
 
 
@@ -49,10 +58,11 @@ class CompareChart(LiveWidget):
     _esm = assets.esm("compare_chart")
     metrics = traitlets.List(traitlets.Unicode()).tag(sync=True)
     x = traitlets.Unicode("step").tag(sync=True)
+    smoothing = traitlets.Float(0.0).tag(sync=True)
     log_scale = traitlets.Bool(False).tag(sync=True)
     spec = traitlets.Dict().tag(sync=True)
     series = traitlets.List(traitlets.Dict()).tag(sync=True)
-    vega_js = traitlets.Unicode("").tag(sync=True)
+    vega = traitlets.Instance(VegaBundle, allow_none=True).tag(sync=True, **widget_serialization)
 
     def __init__(
         self,
@@ -62,110 +72,103 @@ class CompareChart(LiveWidget):
         metrics: list[str] | None = None,
         runs: list[str] | None = None,
         x: str = "step",
+        smoothing: float = 0.0,
         log_scale: bool = False,
         **source: Any,
     ) -> None:
         wanted = _metric_list(metric, metrics)
         if runs is not None and (isinstance(runs, str) or not all(isinstance(r, str) and r for r in runs)):
             raise TypeError("runs must be a list of run names or ids")
-        if x not in X_AXES:
-            raise ValueError(f"x must be 'step' or 'timestamp', got {x!r}")
+        x = "time" if x == "timestamp" else x  # the first release's name for wall time
+        if x not in X_MODES:
+            raise ValueError(f"x must be one of {', '.join(X_MODES)}, got {x!r}")
+        if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing < 1:
+            raise ValueError(f"smoothing must be a number in [0, 1), got {smoothing!r}")
         self._runs = list(runs) if runs is not None else None
         self._store: dict[Key, _Series] = {}
         self._labels: dict[str, str] = {}
-        self._cursor = 0
+        self._wanted: set[str] = set()
         super().__init__(
             project,
             metrics=wanted,
             x=x,
+            smoothing=float(smoothing),
             log_scale=bool(log_scale),
-            spec=compare_spec(x),
-            vega_js=vega_bundle(),
+            spec=specs()["compare"],
+            vega=shared_bundle(),
             **source,
         )
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
+        feed = self._feed
         metrics = self.metrics or None
-        live = set(self._live_ids())
-        try:
-            tail = self._reader.tail(
-                self.project,
-                chunk_after=self._cursor,
-                alert_after=None,
-                metrics=metrics,
-                exclude_run_ids=() if initial else sorted(live),
-            )
-        except ProjectNotFound:
-            if full:
-                self._sync_full(series=[])
-            return
-        self._cursor = tail.chunk_cursor
-        runs = tail.runs.select("id", "name").rows()
-        labels = run_labels(runs)
-        if self._runs is None:
-            wanted_ids = {rid for rid, _ in runs}
-        else:  # by id or a name only one run has: ambiguity is an error, never a merge
-            wanted_ids = set(select_run_ids(tail.runs, self.project, self._runs, missing_ok=True))
-        relabel = any(self._labels.get(rid, label) != label for rid, label in labels.items())
-        self._labels = labels
-        fresh: dict[Key, tuple[list, list]] = {}
-        scale = 1000.0 if self.x == "timestamp" else 1.0
-        points = tail.points
-        if not points.is_empty():
-            column = "timestamp" if self.x == "timestamp" else "step"
+        relabel = False
+        if initial or feed.changed_runs:
+            runs = [(rid, r["name"]) for rid, r in feed.runs.items()]
+            labels = run_labels(runs)
+            relabel = any(self._labels.get(rid, label) != label for rid, label in labels.items())
+            self._labels = labels
+            if self._runs is None:
+                self._wanted = set(labels)
+            else:  # by id or a name only one run has: ambiguity is an error, never a merge
+                frame = pl.DataFrame(runs, schema={"id": pl.String, "name": pl.String}, orient="row")
+                self._wanted = set(select_run_ids(frame, self.project, self._runs, missing_ok=True))
+        fresh: dict[Key, tuple[list, list, list]] = {}
+        points = feed.history(metrics) if initial else feed.points
+        if points.height:
+            if metrics is not None and not initial:
+                points = points.filter(points["metric"].is_in(metrics))
             for (rid, metric), group in points.group_by(["run_id", "metric"], maintain_order=True):
-                if rid in wanted_ids:
-                    xs = (group[column] * scale).to_list() if scale != 1.0 else group[column].to_list()
-                    self._fold(fresh, (rid, metric), xs, group["value"].to_list())
-        for rid, step, timestamp, numbers in batch:
-            if rid not in live or rid not in wanted_ids:
-                continue
-            xv = timestamp * 1000.0 if scale != 1.0 else step
-            for metric, value in numbers.items():
-                if metrics is None or metric in metrics:
-                    self._fold(fresh, (rid, metric), [xv], [value])
+                if rid in self._wanted:
+                    self._fold(
+                        fresh,
+                        (rid, metric),
+                        group["step"].to_list(),
+                        group["timestamp"].to_list(),
+                        group["value"].to_list(),
+                    )
+        if batch:
+            live = set(self._live_ids())
+            for rid, step, timestamp, numbers in batch:
+                if rid not in live or rid not in self._wanted:
+                    continue
+                for metric, value in numbers.items():
+                    if metrics is None or metric in metrics:
+                        self._fold(fresh, (rid, metric), [step], [timestamp], [value])
         if full or relabel:
-            self._sync_full(series=[self._packed(k, s) for k, s in self._store.items()])
+            self._sync_full(series=[self._packed(k, s.steps, s.ts, s.ys) for k, s in self._store.items()])
         elif fresh:
-            self._send_delta({"type": "points", "series": [self._series_dict(k, *xy) for k, xy in fresh.items()]})
+            parts, buffers = [], []
+            for (rid, metric), columns in fresh.items():
+                label = self._labels.get(rid, rid)
+                parts.append({"run_id": rid, "run": label, "metric": metric, "buffer": len(buffers)})
+                buffers += [pack_column(c) for c in columns]  # step, t, y
+            self._send_delta({"type": "points", "series": parts}, buffers)
 
-    def _fold(self, fresh: dict, key: Key, xs: list, ys: list) -> None:
+    def _fold(self, fresh: dict, key: Key, steps: list, ts: list, ys: list) -> None:
         series = self._store.get(key)
         if series is None:
             series = self._store[key] = _Series()
-        for xv, yv in zip(xs, ys, strict=True):
-            series.add(xv, yv)
+        for s, t, y in zip(steps, ts, ys, strict=True):
+            series.add(s, t, y)
         got = fresh.get(key)
         if got is None:
-            fresh[key] = (list(xs), list(ys))
+            fresh[key] = (list(steps), list(ts), list(ys))
         else:
-            got[0].extend(xs)
-            got[1].extend(ys)
+            got[0].extend(steps)
+            got[1].extend(ts)
+            got[2].extend(ys)
 
-    def _series_dict(self, key: Key, xs: list, ys: list) -> dict:
+    def _packed(self, key: Key, steps: list, ts: list, ys: list) -> dict:
         rid, metric = key
-        return {
-            "run_id": rid,
-            "run": self._labels.get(rid, rid),
-            "metric": metric,
-            "x": list(xs),
-            "y": [point_value(v) for v in ys],
-        }
-
-    def _packed(self, key: Key, series: _Series) -> dict:
-        """A full-state series: columns packed (a walk over 100k-item lists costs ipywidgets ~1 s)."""
-        rid, metric = key
-        return {
-            "run_id": rid,
-            "run": self._labels.get(rid, rid),
-            "metric": metric,
-            "xb": pack_floats(series.xs),
-            "yb": pack_floats(series.ys),
-        }
+        out = {"run_id": rid, "run": self._labels.get(rid, rid), "metric": metric}
+        for name, column in (("step", steps), ("t", ts), ("y", ys)):
+            out[name] = pack_column(column)
+        return out
 
     def points(self) -> dict[tuple[str, str], int]:
         """How many points each (run label, metric) line holds."""
-        return {(self._labels.get(rid, rid), m): len(s.xs) for (rid, m), s in self._store.items()}
+        return {(self._labels.get(rid, rid), m): len(s.steps) for (rid, m), s in self._store.items()}
 
     def _describe(self) -> str:
         shown = ", ".join(self.metrics) if self.metrics else "all"
@@ -173,11 +176,11 @@ class CompareChart(LiveWidget):
 
     def _html(self) -> str:
         rows = [
-            [self._labels.get(rid, rid), metric, len(s.xs), s.xs[-1] if s.xs else None, json_float(s.ys[-1])]
+            [self._labels.get(rid, rid), metric, len(s.steps), s.steps[-1], json_float(s.ys[-1])]
             for (rid, metric), s in self._store.items()
-            if s.xs
+            if s.steps
         ]
-        headers = ["run", "metric", "points", f"last {self.x}", "last value"]
+        headers = ["run", "metric", "points", "last step", "last value"]
         return html.table(f"{self.project}: curves", headers, rows, "no points yet")
 
 

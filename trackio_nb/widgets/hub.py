@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from .. import session
 from ..enums import RunStatus
+from .feed import ProjectFeed
 
 if TYPE_CHECKING:
     from ..readers import Reader
@@ -47,6 +48,7 @@ Entry = tuple[str, int, float, dict]  # run_id, step, timestamp, numbers
 class Subscriber(Protocol):
     project: str
     source: Source
+    _feed: ProjectFeed
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None: ...
 
@@ -93,6 +95,7 @@ class Hub:
         self._cell_hook = False
         self._ticking = False
         self._retry_at: dict[int, float] = {}
+        self.feeds: dict[tuple[Source, str], ProjectFeed] = {}
 
     # -- sources -------------------------------------------------------------------------
 
@@ -105,6 +108,29 @@ class Hub:
             reader = reader_for(server_url=where, token=token) if kind == "remote" else reader_for(root=where)
             self._readers[source] = reader
         return reader
+
+    def feed(self, widget: Subscriber) -> ProjectFeed:
+        """The shared feed of a widget's project (made and first polled on first use)."""
+        key = (getattr(widget, "source", None), getattr(widget, "project", None))  # (None: its __init__ failed)
+        feed = self.feeds.get(key)
+        if feed is None:
+            feed = self.feeds[key] = ProjectFeed(self.reader(widget.source), widget.project)
+            feed.poll(self.live_ids(widget.project, widget.source))
+        return feed
+
+    def _poll_feeds(self) -> None:
+        """One read per project per tick, however many widgets show it."""
+        now = time.monotonic()
+        for (source, project), feed in self.feeds.items():
+            if feed.retry_at > now:
+                feed.clear()
+                continue
+            try:
+                feed.poll(self.live_ids(project, source))
+            except Exception as exc:  # noqa: BLE001 - a source that fails is shown in its widgets, never stops training
+                feed.failure, feed.retry_at = exc, now + ERROR_BACKOFF_S
+            else:
+                feed.failure = None
 
     # -- runs of this kernel -------------------------------------------------------------
 
@@ -147,12 +173,13 @@ class Hub:
         current = session.current_run()
         if current is not None:
             self.listen(current)
-        if self.subscribers:
-            self.tick()  # everything buffered so far goes to the widgets that already exist
         for rid in self.live_ids(widget.project, widget.source):
             live = self.live[rid]
             if live.run.status == RunStatus.RUNNING:
                 live.run.flush(FLUSH_TIMEOUT_S)  # the initial read then holds all of it
+        if self.subscribers:
+            self.tick()  # everything buffered so far goes to the widgets that already exist
+        widget._feed = self.feed(widget)  # type: ignore[attr-defined]
         widget._update([], full=True, initial=True)
         self.subscribers.append(widget)
         self._install_kernel_hooks()
@@ -160,6 +187,14 @@ class Hub:
     def detach(self, widget: Subscriber) -> None:
         if widget in self.subscribers:
             self.subscribers.remove(widget)
+        self._retry_at.pop(id(widget), None)  # a later widget may get the same id()
+        key = (getattr(widget, "source", None), getattr(widget, "project", None))  # (None: its __init__ failed)
+        feed = self.feeds.get(key)
+        # Only the widget's own feed, and only if nobody uses it: a widget collected (ipywidgets
+        # closes it in __del__) while another attaches must not take the new one's feed away.
+        mine = feed is not None and feed is getattr(widget, "_feed", None)
+        if mine and not any((w.source, w.project) == key for w in self.subscribers):
+            del self.feeds[key]
         if not self.subscribers:  # nobody to feed: stop tapping log(), start afresh next time
             for rid in list(self.live):
                 self._forget(rid)
@@ -194,6 +229,7 @@ class Hub:
                     if live.run.status == RunStatus.RUNNING:
                         live.run.flush(FINAL_FLUSH_TIMEOUT_S)
             batch = self._drain()
+            self._poll_feeds()
             full = final or now - self._last_full >= self._full_every
             if full:
                 self._last_full = now
@@ -225,6 +261,9 @@ class Hub:
         if self._retry_at.get(id(widget), 0.0) > now:
             return
         try:
+            failure = widget._feed.failure
+            if failure is not None:
+                raise failure
             widget._update(batch, full=full, initial=False)
         except Exception as exc:  # noqa: BLE001 - a display problem must never stop training; it is shown and warned
             self._retry_at[id(widget)] = now + ERROR_BACKOFF_S

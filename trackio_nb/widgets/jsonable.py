@@ -1,4 +1,4 @@
-"""Chart columns as the widgets' JSON carries them (non-finite numbers in tables: trackio_nb.presentation)."""
+"""Chart columns as the widgets carry them (non-finite numbers in tables: trackio_nb.presentation)."""
 
 from __future__ import annotations
 
@@ -13,25 +13,25 @@ def point_value(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def pack_floats(values: list[float]) -> str:
-    """Base64 of little-endian float64s: a long chart column as one JSON string (NaN kept)."""
+def pack_column(values: list[float]) -> bytes:
+    """Little-endian float64s: a chart column as one binary buffer (NaN kept; steps exact below 2**53)."""
     data = array("d", values)
     if sys.byteorder != "little":
         data.byteswap()
-    return base64.b64encode(data.tobytes()).decode("ascii")
+    return data.tobytes()
 
 
-def unpack_floats(text: str) -> list[float]:
-    """The inverse of `pack_floats`."""
-    data = array("d")
-    data.frombytes(base64.b64decode(text))
+def unpack_column(data: bytes | memoryview | str) -> list[float]:
+    """The inverse of `pack_column` (also reads the base64 text a static page or saved notebook holds)."""
+    out = array("d")
+    out.frombytes(base64.b64decode(data) if isinstance(data, str) else bytes(data))
     if sys.byteorder != "little":
-        data.byteswap()
-    return data.tolist()
+        out.byteswap()
+    return out.tolist()
 
 
 def series_points(series: dict) -> tuple[list[float], list[float | None]]:
-    """A chart series' (x, y) whether it carries JSON lists (`x`, `y`) or packed columns (`xb`, `yb`)."""
-    if "xb" in series:
-        return unpack_floats(series["xb"]), [point_value(v) for v in unpack_floats(series["yb"])]
+    """A chart series' (steps, values) whether it carries binary columns or JSON lists (`x`, `y`: reports)."""
+    if "step" in series:
+        return unpack_column(series["step"]), [point_value(v) for v in unpack_column(series["y"])]
     return list(series["x"]), list(series["y"])

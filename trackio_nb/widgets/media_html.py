@@ -2,7 +2,8 @@
 
 Every text is escaped; Html payloads are only ever put in an `<iframe sandbox="">` (no
 scripts, no same-origin access) through `srcdoc`. Files are embedded as data URIs; images
-above THUMBNAIL_PX on a side are downscaled first when `thumbnails` is on (Pillow).
+above THUMBNAIL_PX on a side are downscaled first when `thumbnails` is on (Pillow; JPEG
+unless the image has transparency).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def mime_of(name: str | None) -> str:
 
 
 def thumbnail(data: bytes, name: str) -> tuple[bytes, str, bool]:
-    """`data` downscaled to THUMBNAIL_PX on its longer side as PNG when larger (and readable); else as is."""
+    """`data` downscaled to THUMBNAIL_PX on its longer side (JPEG, or PNG with transparency) when larger; else as is."""
     if name.endswith((".svg", ".gif")):
         return data, mime_of(name), False
     try:
@@ -44,6 +45,9 @@ def thumbnail(data: bytes, name: str) -> tuple[bytes, str, bool]:
             return data, mime_of(name), False
         image.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
         out = io.BytesIO()
+        if image.mode in ("RGB", "L"):  # no transparency: a JPEG thumbnail is a fraction of a PNG's size
+            image.save(out, format="JPEG", quality=85)
+            return out.getvalue(), "image/jpeg", True
         image.save(out, format="PNG")
     return out.getvalue(), "image/png", True
 

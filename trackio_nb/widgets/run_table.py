@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 import traitlets
 
 from ..presentation import human_time, json_float
-from ..storage import ProjectNotFound
+from ..reports.data import differing_keys, flatten_config
 from . import assets, comm_route, html
 from .base import LiveWidget
 from .hub import HUB, Entry
 
 
 class RunTable(LiveWidget):
-    """Runs of a project, live. `metrics`: the metric columns (default: every metric)."""
+    """Runs of a project, live. `metrics`: the metric columns (default: every metric).
+
+    Config keys whose values differ between runs are columns too (`config_columns`); the page
+    sorts by any column and remembers which columns are hidden (`hidden`) and the sort (`sort`).
+    """
 
     _esm = assets.esm("run_table")
     columns = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    config_columns = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    hidden = traitlets.List(traitlets.Unicode()).tag(sync=True)
+    sort = traitlets.Unicode("").tag(sync=True)
     rows = traitlets.List(traitlets.Dict()).tag(sync=True)
     _stop_mid_cell = traitlets.Bool(False).tag(sync=True)  # see `stop_mid_cell`; "_": not in static pages
 
@@ -28,41 +36,59 @@ class RunTable(LiveWidget):
         self._fixed = list(metrics) if metrics is not None else None
         self._rows: dict[str, dict] = {}
         self._columns: list[str] = list(metrics or [])
+        self._config_columns: list[str] = []
+        self._config_version = -1
+        self._flat: dict[str, dict] = {}
+        self._sent_config: list[str] | None = None
         super().__init__(project, **source)
         self.on_msg(self._on_message)
         self._stop_mid_cell = comm_route.route(self, _is_stop_message)
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
-        try:
-            tail = self._reader.tail(self.project, chunk_after=None, alert_after=None)
-        except ProjectNotFound:
-            if full:
-                self._sync_full(rows=[], columns=self._columns)
+        feed = self._feed
+        live_ids = [rid for rid in self._live_ids() if rid in feed.runs]
+        live = {rid: HUB.live[rid] for rid in live_ids}
+        touched = {rid for rid, *_ in batch if rid in live}
+        if not (initial or full or feed.changed_runs or feed.changed_values or touched):
             return
-        last = {
-            (r, m): (v, s, t)
-            for r, m, v, s, t in tail.last_values.select("run_id", "metric", "value", "step", "timestamp").iter_rows()
-        }
-        live = {rid: HUB.live[rid] for rid in self._live_ids()}
         if self._fixed is not None:
             columns = self._fixed
         else:
-            names = {m for _, m in last} | {m for lr in live.values() for m in lr.last_values}
+            names = set(feed.metric_names)
+            for lr in live.values():
+                names.update(lr.last_values)
             columns = sorted(names)
-        last_ts: dict[str, float] = {}
-        for (rid, _), (_, _, stamp) in last.items():
-            if stamp is not None and stamp > last_ts.get(rid, float("-inf")):
-                last_ts[rid] = stamp
-        rows = {}
-        for run in tail.runs.iter_rows(named=True):
-            rows[run["id"]] = _row(run, columns, last, last_ts.get(run["id"]), live.get(run["id"]))
-        changed = [row for rid, row in rows.items() if self._rows.get(rid) != row]
-        columns_changed = columns != self._columns
-        self._rows, self._columns = rows, columns
-        if full:
-            self._sync_full(rows=list(rows.values()), columns=columns)
+        if feed.config_version != self._config_version:
+            self._config_version = feed.config_version
+            flat = {rid: flatten_config(r["config"]) for rid, r in feed.runs.items()}
+            self._config_columns = differing_keys(list(flat.values()))
+            self._flat = flat
+        columns_changed = columns != self._columns or self._config_columns != self._sent_config
+        self._sent_config = self._config_columns
+        if initial or full or columns_changed:
+            ids = list(feed.runs)
+        else:
+            ids = [rid for rid in feed.runs if rid in feed.changed_runs or rid in feed.changed_values or rid in touched]
+        changed = []
+        for rid in ids:
+            row = _row(
+                feed.runs[rid],
+                columns,
+                feed.last.get(rid, {}),
+                live.get(rid),
+                self._config_columns,
+                self._flat.get(rid, {}),
+            )
+            if self._rows.get(rid) != row:
+                self._rows[rid] = row
+                changed.append(row)
+        self._columns = columns
+        if full or initial:
+            self._sync_full(rows=list(self._rows.values()), columns=columns, config_columns=self._config_columns)
         elif changed or columns_changed:
-            self._send_delta({"type": "rows", "columns": columns, "rows": changed})
+            self._send_delta(
+                {"type": "rows", "columns": columns, "config_columns": self._config_columns, "rows": changed}
+            )
 
     def _on_message(self, _widget: object, content: dict, _buffers: object) -> None:
         if not isinstance(content, dict) or content.get("type") != "stop":
@@ -72,6 +98,7 @@ class RunTable(LiveWidget):
             self.error = f"stop: no run with id {run_id!r} in project {self.project!r}"
             return
         self._reader.stop(self.project, run_id)  # may run on a subshell thread mid-cell (comm_route)
+        self._feed.invalidate()  # this reader wrote it: the change marker does not move for its own writes
         if threading.current_thread() is threading.main_thread():
             HUB.tick()
 
@@ -84,7 +111,7 @@ class RunTable(LiveWidget):
         return f"project={self.project!r}, runs={len(self._rows)}"
 
     def _html(self) -> str:
-        headers = ["run", "status", "group", "step", "started", "duration", *self._columns]
+        headers = ["run", "status", "group", "step", "started", "duration", *self._config_columns, *self._columns]
         body = [
             [
                 r["name"],
@@ -93,6 +120,7 @@ class RunTable(LiveWidget):
                 r["last_step"],
                 human_time(r["created_at"]),
                 None if r["duration_s"] is None else f"{r['duration_s']:.0f}s",
+                *(r["config"].get(c) for c in self._config_columns),
                 *(r["metrics"].get(c) for c in self._columns),
             ]
             for r in self._rows.values()
@@ -108,10 +136,11 @@ def _is_stop_message(data: object) -> bool:
     return isinstance(content, dict) and content.get("type") == "stop"
 
 
-def _row(run: dict, columns: list[str], last: dict, last_ts: float | None, live) -> dict:
-    rid = run["id"]
+def _row(run: dict, columns: list[str], last: dict, live, config_columns: list[str], config: dict) -> dict:
     last_step = run["last_step"]
-    metrics = {c: _cell(last[(rid, c)][0]) if (rid, c) in last else None for c in columns}
+    metrics = {c: _cell(last[c][0]) if c in last else None for c in columns}
+    stamps = [v[2] for v in last.values() if v[2] is not None]
+    last_ts = max(stamps) if stamps else None
     if live is not None and live.last_step is not None:
         last_step = live.last_step
         last_ts = live.last_timestamp
@@ -120,7 +149,7 @@ def _row(run: dict, columns: list[str], last: dict, last_ts: float | None, live)
                 metrics[c] = _cell(live.last_values[c])
     end = run["finished_at"] if run["finished_at"] is not None else last_ts
     return {
-        "id": rid,
+        "id": run["id"],
         "name": run["name"],
         "status": run["status"],
         "group": run["group"],
@@ -130,7 +159,17 @@ def _row(run: dict, columns: list[str], last: dict, last_ts: float | None, live)
         "duration_s": None if end is None else max(0.0, end - run["created_at"]),
         "stop_requested": run["stop_requested"],
         "metrics": metrics,
+        "config": {k: _config_cell(config[k]) for k in config_columns if k in config},
     }
+
+
+def _config_cell(value: Any) -> Any:
+    """A config value as a cell shows it: scalars as they are, anything else as compact JSON."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return json_float(value)
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def _cell(value: float | None) -> float | str | None:

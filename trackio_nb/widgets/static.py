@@ -21,7 +21,7 @@ from .bundle import vega_bundle
 
 WIDGET_STATE_MIME = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
-_NOT_STATE = {"layout", "tabbable", "tooltip", "vega_js", "_esm", "_css"}
+_NOT_STATE = {"layout", "tabbable", "tooltip", "vega", "_esm", "_css"}
 
 _BOOT = """
 const data = JSON.parse(document.getElementById("tnb-data").textContent);
@@ -71,9 +71,14 @@ def _restore_buffers(state: dict, buffers: list[dict]) -> dict:
         *parents, last = buffer["path"]
         target = state
         for part in parents:
-            target = target.setdefault(part, {})
+            target = target[part] if isinstance(target, list) else target.setdefault(part, {})  # list: a chart's series
         target[last] = buffer["data"]
     return state
+
+
+def with_buffers(model: Mapping) -> dict:
+    """A saved model's state with its binary buffers put back at their paths (base64 text)."""
+    return _restore_buffers(model["state"], model.get("buffers", []))
 
 
 def _esm_of(widget: Any) -> str:

@@ -27,7 +27,13 @@ __version__ = f"0.43.0+trackio.nb.{_tnb_version}"
 
 # Keys trackio_nb refuses in log() (system names); trackio renames its reserved keys too.
 _RESERVED = frozenset({"step", "timestamp"})
+# In trackio 0.43's __all__, not offered here (docs/compat.md says why): a clear AttributeError.
+_UNSUPPORTED = frozenset(
+    {"ArtifactTTL", "Classes", "Config", "EvalTable", "Graph", "JoinedTable", "Molecule", "Plotly"}
+    | {"ReferenceHandler", "ResolvedReference", "register_reference_handler", "import_tf_events", "TRACKIO_LOGO_DIR"}
+)
 _MEDIA = ("Image", "Table", "Histogram", "Markdown", "Html", "Audio", "Video", "Trace")
+_plain_keys: set[str] = set()  # keys seen that need no renaming
 _wrappers: weakref.WeakKeyDictionary[_CoreRun, Run] = weakref.WeakKeyDictionary()
 
 
@@ -59,10 +65,10 @@ class Run:
         else:
             self._run.finish()
 
-    def log_artifact(self, artifact_or_path, name=None, type=None, aliases=None):
+    def log_artifact(self, artifact_or_path, name=None, type=None, aliases=None, overwrite=False):
         from .artifact import log_artifact as _log
 
-        return _log(self._run, artifact_or_path, name=name, type=type, aliases=aliases)
+        return _log(self._run, artifact_or_path, name=name, type=type, aliases=aliases, overwrite=overwrite)
 
     def use_artifact(self, artifact_or_name, type=None):
         from .artifact import use_artifact as _use
@@ -85,9 +91,14 @@ def wrap(run: _CoreRun) -> Run:
 
 
 def _rename_reserved(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
+    if type(metrics) is dict and _plain_keys.issuperset(
+        metrics
+    ):  # the hot path: every key seen before and fine (one C call)
+        return metrics
     if not isinstance(metrics, Mapping):
         return metrics  # log() raises its own TypeError
     renamed = [k for k in metrics if isinstance(k, str) and (k in _RESERVED or k.startswith("_"))]
+    _plain_keys.update(k for k in metrics if isinstance(k, str) and k not in renamed)
     if not renamed:
         return metrics
     warn(
@@ -115,7 +126,6 @@ def init(
     group: str | None = None,
     space_id: str | None = None,
     server_url: str | None = None,
-    space_storage: Any = None,
     dataset_id: str | None = None,
     bucket_id: str | None = None,
     config: dict | None = None,
@@ -138,7 +148,6 @@ def init(
     _refuse(space_id if space_id is not None else os.environ.get("TRACKIO_SPACE_ID"), "space_id", "Space")
     _refuse(dataset_id, "dataset_id", "dataset")
     _refuse(bucket_id, "bucket_id", "bucket")
-    _refuse(space_storage, "space_storage", "Space storage tier")
     if settings is not None:
         warn("settings is not used (trackio accepts it for compatibility with wandb.init(), and so does trackio_nb)")
     if auto_log_gpu:
@@ -169,7 +178,10 @@ def _current(call: str) -> _CoreRun:
 
 def log(metrics: Mapping[str, Any], step: int | None = None) -> None:
     """Log metrics to the current run (reserved keys renamed with a warning)."""
-    _current("log").log(_rename_reserved(metrics), step)
+    run = _session.current_run()
+    if run is None:
+        _current("log")
+    run.log(_rename_reserved(metrics), step)
 
 
 def log_system(metrics: Mapping[str, Any]) -> None:
@@ -200,11 +212,14 @@ def alert(
     _current("alert").alert(title, text, level, webhook_url=webhook_url)
 
 
-def log_artifact(artifact_or_path, name: str | None = None, type: str | None = None, aliases=None):
-    """Store an artifact's files (content-addressed) in the project and record it on the current run."""
+def log_artifact(
+    artifact_or_path, name: str | None = None, type: str | None = None, aliases=None, overwrite: bool = False
+):
+    """Store an artifact's files (content-addressed) in the project and record it on the current run;
+    `overwrite=True` removes the artifact's other versions."""
     from .artifact import log_artifact as _log
 
-    return _log(_current("log_artifact"), artifact_or_path, name=name, type=type, aliases=aliases)
+    return _log(_current("log_artifact"), artifact_or_path, name=name, type=type, aliases=aliases, overwrite=overwrite)
 
 
 def use_artifact(artifact_or_name, type: str | None = None):
@@ -309,10 +324,16 @@ def __getattr__(name: str) -> Any:
         from .imports import import_csv
 
         return import_csv
+    if name == "Settings":
+        from ..wandb import Settings
+
+        return Settings
     if name == "Object3D":
         raise AttributeError(
             "trackio.Object3D is not supported by trackio_nb (no 3-D viewer); save the file with trackio.save()"
         )
+    if name in _UNSUPPORTED:
+        raise AttributeError(f"trackio.{name} is not supported by trackio_nb (docs/compat.md lists what is)")
     raise AttributeError(f"module 'trackio' (trackio_nb compat) has no attribute {name!r}")
 
 

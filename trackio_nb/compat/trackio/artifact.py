@@ -142,9 +142,17 @@ def _move_aliases(folder: Path, manifest: dict, aliases: list[str]) -> None:
 
 
 def log_artifact(
-    run: Run, artifact_or_path: Artifact | str | Path, *, name: str | None = None, type: str | None = None, aliases=None
+    run: Run,
+    artifact_or_path: Artifact | str | Path,
+    *,
+    name: str | None = None,
+    type: str | None = None,
+    aliases=None,
+    overwrite: bool = False,
 ) -> Artifact:
-    """Store the artifact's files and manifest in the run's project; record `name:vN` on the run."""
+    """Store the artifact's files and manifest in the run's project; record `name:vN` on the run.
+
+    overwrite=True removes every other version's manifest (blobs stay; numbers keep increasing)."""
     if isinstance(artifact_or_path, Artifact):
         if name is not None or type is not None:
             raise ValueError("name= and type= are for logging a path, not an Artifact")
@@ -186,6 +194,10 @@ def log_artifact(
             },
         )
     _move_aliases(folder, manifest, aliases)
+    if overwrite:
+        for other in _versions(folder):
+            if other["version"] != manifest["version"]:
+                (folder / f"v{other['version']}.json").unlink()
     artifact._manifest, artifact._project = manifest, run.project
     log_system(run, {f"artifact/{artifact.name}": artifact.qualified_name})
     return artifact

@@ -14,10 +14,22 @@
     return (saved && saved.state) || {};
   }
 
+  // Binary trait values are saved apart from the state (base64, with their path): put them back.
+  function withBuffers(entry) {
+    const state = JSON.parse(JSON.stringify(entry.state || {}));
+    for (const buffer of entry.buffers || []) {
+      let target = state;
+      const path = buffer.path || [];
+      for (const part of path.slice(0, -1)) target = target[part];
+      target[path[path.length - 1]] = buffer.data;
+    }
+    return state;
+  }
+
   async function renderModel(models, id, el) {
     const entry = models[id];
     if (!entry) throw new Error("no saved state for widget " + id + " (save the notebook with widget state)");
-    const state = entry.state || {};
+    const state = withBuffers(entry);
     if (entry.model_module === "anywidget" && typeof state._esm === "string") {
       await window.tnbWidgetHost.mount(el, state._esm, state._css, state);
       return true;

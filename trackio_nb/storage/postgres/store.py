@@ -3,7 +3,7 @@
 Nothing a request needs is kept only in this process: run keys, series state and batch ids
 are read from the database inside each write transaction, so replicas behind a load
 balancer are interchangeable. This process caches only what never changes once written
-(project and metric name keys). One connection per server thread (autocommit; writes open
+(metric name keys). One connection per server thread (autocommit; writes open
 explicit transactions); a broken connection is replaced on the next call.
 """
 
@@ -19,7 +19,7 @@ import psycopg
 
 from ...errors import InvalidValue, ProjectNotFound
 from ..media_files import check_name
-from . import reads, writes
+from . import reads, start_over, writes
 from .schema import SCHEMA_VERSION, migrate, version
 
 
@@ -33,7 +33,6 @@ class PgServerStore:
         self._local = threading.local()
         self._conns: list[psycopg.Connection] = []
         self._conns_lock = threading.Lock()
-        self._projects: dict[str, int] = {}
         self._metrics: dict[str, int] = {}
         conn = self._conn()
         if auto_migrate:
@@ -55,12 +54,10 @@ class PgServerStore:
         return conn
 
     def _key(self, project: str, *, create: bool = False) -> int:
-        key = self._projects.get(project)
+        # Not cached: another replica may delete the project (and a new one take its name).
+        key = writes.project_key(self._conn(), project, time.time(), create=create)
         if key is None:
-            key = writes.project_key(self._conn(), project, time.time(), create=create)
-            if key is None:
-                raise ProjectNotFound(f"no project named {project!r} on this server")
-            self._projects[project] = key
+            raise ProjectNotFound(f"no project named {project!r} on this server")
         return key
 
     def _existing(self, project: str) -> int:
@@ -88,6 +85,23 @@ class PgServerStore:
 
     def request_stop(self, project: str, run_id: str, now: float) -> bool:
         return writes.request_stop(self._conn(), self._key(project), run_id, now)
+
+    # -- starting over ----------------------------------------------------------------------
+
+    def removal_counts(self, project: str, run_id: str | None = None) -> dict[str, int]:
+        return start_over.removal_counts(self._conn(), project, self._key(project), run_id)
+
+    def delete_run(self, project: str, run_id: str) -> dict[str, int]:
+        return start_over.delete_run(self._conn(), project, self._key(project), run_id, time.time())
+
+    def delete_project(self, project: str) -> dict[str, int]:
+        return start_over.delete_project(self._conn(), project, self._key(project), time.time())
+
+    def rename_run(self, project: str, run_id: str, name: str) -> None:
+        start_over.rename_run(self._conn(), project, self._key(project), run_id, name)
+
+    def move_run(self, project: str, run_id: str, to_project: str) -> dict[str, int]:
+        return start_over.move_run(self._conn(), project, self._key(project), to_project, run_id, time.time())
 
     # -- reads -------------------------------------------------------------------------------
 

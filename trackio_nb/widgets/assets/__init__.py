@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MODULES = ("run_table", "alert_stream", "compare_chart")
+MODULES = ("run_table", "alert_stream", "compare_chart", "sweep_chart")
 
 
 @cache

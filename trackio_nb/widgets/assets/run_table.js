@@ -38,7 +38,29 @@ function sortValue(row, key) {
     const v = row.metrics ? row.metrics[key.slice(2)] : null;
     return typeof v === "number" ? v : v === null || v === undefined ? null : Number(v);
   }
+  if (key.startsWith("c:")) {
+    const v = row.config ? row.config[key.slice(2)] : undefined;
+    return v === undefined ? null : v;
+  }
   return row[key];
+}
+
+// The page-wide highlight channel shared with the charts (same object as compare_chart.js makes).
+function highlightBus() {
+  if (!globalThis.__tnbHighlight) {
+    const target = new EventTarget();
+    const current = new Map();
+    globalThis.__tnbHighlight = {
+      get: (project) => current.get(project) ?? null,
+      set(project, runId) {
+        current.set(project, runId);
+        target.dispatchEvent(new CustomEvent("highlight", { detail: { project, runId } }));
+      },
+      on: (f) => target.addEventListener("highlight", f),
+      off: (f) => target.removeEventListener("highlight", f),
+    };
+  }
+  return globalThis.__tnbHighlight;
 }
 
 function render({ model, el }) {
@@ -46,22 +68,65 @@ function render({ model, el }) {
   const title = node("div", "tnb-title");
   const error = node("div", "tnb-error");
   const table = node("table", "tnb-table");
+  const chooser = node("details", "tnb-columns");
+  chooser.appendChild(node("summary", null, "columns"));
+  const choices = node("div", "tnb-column-choices");
+  chooser.appendChild(choices);
   const note = node("div", "tnb-note tnb-stop-note");
-  root.append(title, error, table, note);
+  root.append(title, error, chooser, table, note);
   el.appendChild(root);
 
+  const bus = highlightBus();
+  const project = model.get("project");
   let rows = new Map(); // id -> row, in arrival order
   let columns = [];
+  let configColumns = [];
   let applied = -1;
   let sortKey = null;
   let sortDesc = false;
   let frame = 0;
 
+  function readSort() {
+    const s = model.get("sort") || "";
+    sortDesc = s.startsWith("-");
+    sortKey = s ? s.replace(/^-/, "") : null;
+  }
+
+  function hidden() {
+    return new Set(model.get("hidden") || []);
+  }
+
+  function saveView(changes) {
+    for (const [k, v] of Object.entries(changes)) model.set(k, v);
+    model.save_changes(); // remembered in the widget state (and saved with the notebook)
+  }
+
   function loadFull() {
     rows = new Map((model.get("rows") || []).map((r) => [r.id, r]));
     columns = model.get("columns") || [];
+    configColumns = model.get("config_columns") || [];
     applied = model.get("seq");
     schedule();
+  }
+
+  function drawChoices() {
+    const off = hidden();
+    choices.replaceChildren();
+    for (const key of [...configColumns.map((c) => "c:" + c), ...columns.map((c) => "m:" + c)]) {
+      const label = node("label");
+      const box = node("input");
+      box.type = "checkbox";
+      box.checked = !off.has(key);
+      box.dataset.key = key;
+      box.addEventListener("change", () => {
+        const now = hidden();
+        if (box.checked) now.delete(key); else now.add(key);
+        saveView({ hidden: [...now] });
+        draw();
+      });
+      label.append(box, document.createTextNode(" " + key.slice(2)));
+      choices.appendChild(label);
+    }
   }
 
   function schedule() {
@@ -76,7 +141,8 @@ function render({ model, el }) {
     let b = buttons.get(r.id);
     if (!b) {
       b = node("button", "tnb-stop");
-      b.addEventListener("click", () => {
+      b.addEventListener("click", (ev) => {
+        ev.stopPropagation(); // a stop is not a highlight
         clicked.add(r.id);
         b.disabled = true;
         model.send({ type: "stop", run_id: r.id });
@@ -97,6 +163,7 @@ function render({ model, el }) {
     th.dataset.key = key;
     th.addEventListener("click", () => {
       if (sortKey === key) sortDesc = !sortDesc; else { sortKey = key; sortDesc = false; }
+      saveView({ sort: (sortDesc ? "-" : "") + sortKey });
       draw();
     });
     return th;
@@ -110,9 +177,15 @@ function render({ model, el }) {
       ? "stop acts once the running cell ends: this kernel cannot take widget messages mid-cell"
       : "";
     table.replaceChildren();
+    drawChoices();
+    const off = hidden();
+    const shownConfig = configColumns.filter((c) => !off.has("c:" + c));
+    const shownMetrics = columns.filter((c) => !off.has("m:" + c));
+    const highlighted = bus.get(project);
     const head = node("tr");
     for (const [key, label] of FIXED) head.appendChild(headerCell(key, label));
-    for (const c of columns) head.appendChild(headerCell("m:" + c, c));
+    for (const c of shownConfig) head.appendChild(headerCell("c:" + c, c));
+    for (const c of shownMetrics) head.appendChild(headerCell("m:" + c, c));
     head.appendChild(node("th"));
     const thead = node("thead");
     thead.appendChild(head);
@@ -129,8 +202,9 @@ function render({ model, el }) {
       });
     }
     for (const r of list) {
-      const tr = node("tr");
+      const tr = node("tr", r.id === highlighted ? "tnb-highlight" : null);
       tr.dataset.runId = r.id;
+      tr.addEventListener("click", () => bus.set(project, bus.get(project) === r.id ? null : r.id));
       tr.appendChild(node("td", "tnb-name", r.name));
       const st = node("td");
       st.appendChild(node("span", `tnb-badge tnb-status-${r.status}`, r.status));
@@ -139,7 +213,11 @@ function render({ model, el }) {
       tr.appendChild(node("td", "tnb-num tnb-step", r.last_step === null ? "" : r.last_step));
       tr.appendChild(node("td", null, formatTime(r.created_at)));
       tr.appendChild(node("td", "tnb-num", formatDuration(r.duration_s)));
-      for (const c of columns) tr.appendChild(node("td", "tnb-num", formatNumber(r.metrics ? r.metrics[c] : null)));
+      for (const c of shownConfig) {
+        const v = r.config ? r.config[c] : undefined;
+        tr.appendChild(node("td", "tnb-config", typeof v === "number" ? formatNumber(v) : v === undefined || v === null ? "" : String(v)));
+      }
+      for (const c of shownMetrics) tr.appendChild(node("td", "tnb-num", formatNumber(r.metrics ? r.metrics[c] : null)));
       const act = node("td");
       if (r.status === "running") act.appendChild(stopButton(r));
       tr.appendChild(act);
@@ -148,7 +226,7 @@ function render({ model, el }) {
     if (!list.length) {
       const tr = node("tr");
       const td = node("td", "tnb-empty", "no runs yet");
-      td.colSpan = FIXED.length + columns.length + 1;
+      td.colSpan = FIXED.length + shownConfig.length + shownMetrics.length + 1;
       tr.appendChild(td);
       body.appendChild(tr);
     }
@@ -159,25 +237,37 @@ function render({ model, el }) {
     if (!msg || msg.type !== "rows" || msg.seq <= applied) return;
     applied = msg.seq;
     if (msg.columns) columns = msg.columns;
+    if (msg.config_columns) configColumns = msg.config_columns;
     for (const r of msg.rows) rows.set(r.id, r);
     schedule();
   }
 
   const onError = () => schedule();
+  const onView = () => { readSort(); schedule(); };
+  const onHighlight = (ev) => { if (ev.detail.project === project) schedule(); };
   model.on("change:rows", loadFull);
   model.on("change:columns", loadFull);
+  model.on("change:config_columns", loadFull);
   model.on("change:error", onError);
+  model.on("change:sort", onView);
+  model.on("change:hidden", onView);
   model.on("change:_stop_mid_cell", onError);
   model.on("msg:custom", onMessage);
+  bus.on(onHighlight);
+  readSort();
   loadFull();
   draw();
   return () => {
     if (frame) cancelAnimationFrame(frame);
     model.off("change:rows", loadFull);
     model.off("change:columns", loadFull);
+    model.off("change:config_columns", loadFull);
     model.off("change:error", onError);
+    model.off("change:sort", onView);
+    model.off("change:hidden", onView);
     model.off("change:_stop_mid_cell", onError);
     model.off("msg:custom", onMessage);
+    bus.off(onHighlight);
   };
 }
 

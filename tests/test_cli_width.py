@@ -1,0 +1,73 @@
+"""Human output fits COLUMNS (60 and 80), headers and footers included, for every read command.
+
+The project has an 80-character run name, a long metric name, a long alert title and note,
+and config values; no line of any command's output may be wider than COLUMNS.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import trackio_nb as tnb
+from trackio_nb.cli import main
+
+PROJECT = "width-" + "p" * 30
+LONG = "run-" + "a" * 30 + "-MIDDLE-" + "z" * 34 + "-end"
+METRIC = "validation/" + "cross_entropy_" * 3 + "loss"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("width")
+    for i, name in enumerate([LONG, "short", LONG + "-2"]):
+        run = tnb.init(PROJECT, name, group="g" * 40, config={"lr": 10.0**-i, "path": "/x" * 30}, dir=root)
+        for step in range(3):
+            run.log({METRIC: 1.0 / (step + 1 + i), "acc": 0.1 * step, "m" * 50: float(step)})
+        run.alert("a long alert title " * 5, "a long note that explains in detail " * 6, level="warn")
+        run.finish()
+    return root
+
+
+def commands(root) -> list[list[str]]:
+    runs = tnb.Api(dir=str(root)).runs(PROJECT)
+    first = runs[0].id
+    return [
+        ["list", "projects"],
+        ["list", "runs", "--project", PROJECT],
+        ["list", "metrics", "--project", PROJECT],
+        ["list", "metrics", "--project", PROJECT, "--run", first],
+        ["list", "alerts", "--project", PROJECT],
+        ["get", "alerts", "--project", PROJECT, "--run", first],
+        ["get", "run", "--project", PROJECT, "--run", first],
+        ["get", "metric", "--project", PROJECT, "--run", first, "--metric", METRIC],
+        ["best", "--project", PROJECT, "--metric", METRIC],
+        ["best", "--project", PROJECT, "--metric", METRIC, "--include-all", "--direction", "max"],
+        ["compare", "--project", PROJECT],
+        ["compare", "--project", PROJECT, "--runs", f"{first},short"],
+        ["summary", "--project", PROJECT],
+        ["summary", "--project", PROJECT, "--metric", METRIC],
+        ["stop", "--project", PROJECT, "--run", first],
+    ]
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_every_command_fits_the_terminal(root, monkeypatch, capsys, columns):
+    monkeypatch.setenv("TRACKIO_NB_DIR", str(root))
+    monkeypatch.setenv("COLUMNS", str(columns))
+    too_wide = []
+    for argv in commands(root):
+        code = main(argv)
+        out, err = capsys.readouterr()
+        assert (code, err) == (0, ""), argv
+        assert out.strip(), argv
+        too_wide += [(" ".join(argv[:2]), len(line), line) for line in out.splitlines() if len(line) > columns]
+    assert too_wide == []
+
+
+def test_long_names_are_shortened_not_dropped(root, monkeypatch, capsys):
+    monkeypatch.setenv("TRACKIO_NB_DIR", str(root))
+    monkeypatch.setenv("COLUMNS", "80")
+    main(["list", "runs", "--project", PROJECT])
+    out = capsys.readouterr().out
+    assert "short" in out and "run-aaaa" in out and "-end" in out  # both ends of a long name kept
+    assert out.count("…") + out.count("...") >= 2
