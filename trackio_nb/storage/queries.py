@@ -104,13 +104,13 @@ def check_mode(mode: str) -> None:
 
 def check_level(level: str | None) -> None:
     if level is not None and level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+        raise InvalidValue(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
 
 
 def since_micros(since: datetime) -> int:
     """`since` as whole microseconds after the epoch (alerts compare at that precision)."""
     if since.tzinfo is None:
-        raise ValueError("since must be a timezone-aware datetime")
+        raise InvalidValue("since must be a timezone-aware datetime")
     return (since - _EPOCH) // timedelta(microseconds=1)
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 import polars as pl
 import psycopg
 
-from ...errors import InvalidValue, ProjectNotFound
+from ...errors import InvalidValue, ProjectNotFound, RunNotFound, SchemaTooNew
 from ..media_files import check_name
 from . import reads, start_over, writes
 from .schema import SCHEMA_VERSION, migrate, version
@@ -40,7 +40,7 @@ class PgServerStore:
         else:
             found = version(conn)
             if found != SCHEMA_VERSION:
-                raise ValueError(
+                raise (SchemaTooNew if found > SCHEMA_VERSION else InvalidValue)(
                     f"the database is at schema version {found}, this server needs {SCHEMA_VERSION}:"
                     " run trackio-nb migrate --db URL"
                 )
@@ -123,7 +123,7 @@ class PgServerStore:
         conn, pkey = self._conn(), self._key(project)
         run_key = reads.run_key(conn, pkey, run_id)
         if run_key is None:
-            raise LookupError(f"project {project!r} has no run with id {run_id!r}")
+            raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
         return reads.history(conn, pkey, run_key, metrics)
 
     def alerts(
