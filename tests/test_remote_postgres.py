@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import textwrap
 import threading
 
@@ -29,7 +30,7 @@ from tests.remote_support import (
 )
 from tests.test_remote_parity import _workload
 from trackio_nb.cli import main as cli_main
-from trackio_nb.errors import SchemaTooNew
+from trackio_nb.errors import MissingExtra, SchemaTooNew
 from trackio_nb.names import new_run_name
 from trackio_nb.readers import LocalReader
 from trackio_nb.remote.client_reader import RemoteReader
@@ -91,6 +92,20 @@ def test_migrate_an_empty_database_then_nothing_to_do(postgres, capsys):
         1,
         "trackio-nb: error: migrate needs --db URL (or TRACKIO_NB_DB): SQLite files migrate themselves when opened",
     )
+
+
+def test_trackio_nb_db_names_the_database_and_a_missing_extra_says_which(postgres, capsys, monkeypatch):
+    url = postgres.new_database("env")
+    monkeypatch.setenv("TRACKIO_NB_DB", url)
+    assert _cli_json(["migrate"], capsys)[1] == {"database": url, "from_version": 0, "to_version": SCHEMA_VERSION}
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the [postgres] extra were not installed
+    code, _, err = _cli_json(["migrate"], capsys)
+    assert (code, err) == (
+        1,
+        "trackio-nb: error: migrate --db (PostgreSQL) needs the [postgres] extra: pip install 'trackio_nb[postgres]'\n",
+    )
+    with pytest.raises(MissingExtra, match=r"serve --db \(PostgreSQL\) needs the \[postgres\] extra"):
+        open_store(url, new_run_name)
 
 
 def test_a_password_never_shows_and_a_bad_url_is_one_line(postgres, capsys):
