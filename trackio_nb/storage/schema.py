@@ -1,8 +1,8 @@
 """The schema, versioned with `PRAGMA user_version`, and its ordered migrations.
 
 Each migration takes a database at version N-1 to version N inside one transaction. A
-database written by any older version upgrades in place when it is next opened; tests in
-tests/test_migrations.py build a database at every older version and upgrade it.
+database written by any older version upgrades in place when it is next opened;
+tests/test_core_storage.py builds a database at every older version and upgrades it.
 """
 
 from __future__ import annotations
