@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# How `init(resume=...)` treats an existing run of the same name (docs/api.md): "never" starts a
+# How `init(resume=...)` treats an existing run of the same name (docs/python-api.md): "never" starts a
 # new run, "allow" continues it if there is one, "must" continues it or fails, "force" is
 # "allow" that also takes over a run still running elsewhere.
 RESUME_MODES = ("never", "allow", "must", "force")
