@@ -152,8 +152,8 @@ def test_the_server_answers_every_command_with_the_same_document(seeded, monkeyp
     server = ServerProcess(root, token=TOKEN).start()
     try:
         for argv in COMMANDS[:-1]:  # stop last, after the reads
-            local_text, local = cli_json(root, monkeypatch, capsys, *argv)
-            remote_text, remote = cli_json(root, monkeypatch, capsys, *argv, "--server", server.url, "--token", TOKEN)
+            _, local = cli_json(root, monkeypatch, capsys, *argv)
+            _, remote = cli_json(root, monkeypatch, capsys, *argv, "--server", server.url, "--token", TOKEN)
             assert remote == local, argv
         _, stopped = cli_json(root, monkeypatch, capsys, *COMMANDS[-1], "--server", server.url, "--token", TOKEN)
         assert stopped["stop_requested"] is True

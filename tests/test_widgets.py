@@ -11,8 +11,8 @@ import time
 import pytest
 
 import trackio_nb as tnb
-from trackio_nb.errors import AmbiguousRun
 from tests.conftest import run_python
+from trackio_nb.errors import AmbiguousRun
 from trackio_nb.readers import LocalReader
 from trackio_nb.widgets import AlertStream, CompareChart, RunTable, page_html, show, static_state
 from trackio_nb.widgets.bundle import shared_bundle
