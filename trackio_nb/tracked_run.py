@@ -23,6 +23,7 @@ from .writer import ConfigUpdate, Writer
 
 FINISH_TIMEOUT_S = 30.0
 FAIL_FLUSH_DEADLINE_S = 2.0
+_RUNNING = RunStatus.RUNNING.value  # a plain str: log() compares it on every call (an enum member costs ~0.2 us)
 
 
 class Run:
@@ -58,7 +59,7 @@ class Run:
 
     def log(self, metrics: Mapping[str, object], step: int | None = None) -> None:
         """Queue one step of metrics (floats, ints, NumPy/0-d tensor scalars, or JSON-able values)."""
-        if self.status != RunStatus.RUNNING:
+        if self.status != _RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
         numbers, texts = _values.split(metrics, self._known_keys)
         if step is not None and (type(step) is not int or step < 0):
