@@ -10,15 +10,14 @@ from __future__ import annotations
 import json
 import math
 
+from ..enums import LEVELS, STATUSES
 from ..storage import validate_project
-from ..storage.queries import LEVELS
 from ..storage.records import AlertRecord
 from ..storage.server_store import RESUME_MODES, UnknownRun
 from .media_wire import decode_media
 from .wire import decode_logs
 
 KINDS = ("open", "write", "status")
-END_STATUSES = ("running", "finished", "failed")
 MAX_ID_LENGTH = 128
 
 
@@ -56,7 +55,7 @@ def check_batch(batch: object) -> dict:
     elif kind == "write":
         _check_write(batch)
     else:
-        _need(batch.get("status") in END_STATUSES, f"'status' must be one of {', '.join(END_STATUSES)}")
+        _need(batch.get("status") in STATUSES, f"'status' must be one of {', '.join(STATUSES)}")
         finished = batch.get("finished_at")
         _need(finished is None or _is_number(finished), "'finished_at' must be a number or null")
     return batch
@@ -105,4 +104,4 @@ def _alert(i: int, raw: object) -> AlertRecord:
     return AlertRecord(float(ts), step, level, title, text, data)
 
 
-__all__ = ["END_STATUSES", "KINDS", "RESUME_MODES", "UnknownRun", "check_batch"]
+__all__ = ["KINDS", "RESUME_MODES", "UnknownRun", "check_batch"]
