@@ -173,3 +173,23 @@ def test_torch_zero_dim_tensors_are_numbers(data_dir):
     assert [(a["step"], a["data"]["reason"]) for a in view.alerts()] == [(1, "nan_inf")]
     w = view.history("w")  # a 2x2 tensor is not a number: kept as JSON text
     assert (w["step"].to_list(), w["w"].to_list()) == ([1], ["[[1.0, 1.0], [1.0, 1.0]]"])
+
+
+def test_history_survives_metrics_named_like_its_own_columns(data_dir):
+    """`step`/`timestamp` metrics (refused by log() now, possible in older files) are left out, not a crash."""
+    import time as _time
+
+    from trackio_nb.backend import RunSpec
+    from trackio_nb.local_backend import LocalBackend
+
+    backend = LocalBackend("reserved")
+    identity = backend.open_run(RunSpec("reserved", "old", None, {}, "never", "h", 1, _time.time()))
+    now = _time.time()
+    backend.write([(0, now, {"step": 5.0, "timestamp": 1.0, "loss": 0.5}, {"note": '"hi"'})], [], None)
+    backend.set_status("finished", now)
+    backend.close()
+    view = tnb.Api().run("reserved", identity.id)
+    hist = view.history()
+    assert hist.columns == ["step", "timestamp", "loss", "note"]
+    assert (hist["step"].to_list(), hist["loss"].to_list(), hist["note"].to_list()) == ([0], [0.5], ["hi"])
+    assert view.final_metrics() == {"loss": 0.5, "step": 5.0, "timestamp": 1.0}  # still readable as values

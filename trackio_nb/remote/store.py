@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
+from ..enums import LEVELS, STATUSES
 from ..errors import InvalidValue
 from ..storage import validate_project
-from ..storage.queries import LEVELS
 from ..storage.records import RESUME_MODES, AlertRecord
 from ..validation import (
     check_alert_data_text,
@@ -26,7 +26,6 @@ from .media_wire import decode_media
 from .wire import decode_logs
 
 KINDS = ("open", "write", "status")
-END_STATUSES = ("running", "finished", "failed")
 MAX_ID_LENGTH = 128
 
 
@@ -65,7 +64,7 @@ def check_batch(batch: object) -> dict:
         _check_write(batch)
     else:
         _check_owner(batch)
-        _need(batch.get("status") in END_STATUSES, f"'status' must be one of {', '.join(END_STATUSES)}")
+        _need(batch.get("status") in STATUSES, f"'status' must be one of {', '.join(STATUSES)}")
         finished = batch.get("finished_at")
         _need(finished is None or _is_number(finished), "'finished_at' must be a number or null")
     return batch
@@ -129,4 +128,4 @@ def _alert(i: int, raw: object) -> AlertRecord:
     return AlertRecord(float(ts), step, level, title, text, data)
 
 
-__all__ = ["END_STATUSES", "KINDS", "RESUME_MODES", "check_batch"]
+__all__ = ["KINDS", "RESUME_MODES", "check_batch"]
