@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 import trackio_nb as tnb
+from trackio_nb.errors import AmbiguousRun, InvalidValue, ProjectNotFound, RunNotFound
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_runs_with_one_name_stay_apart(seeded):
     assert second.history("loss")["loss"].to_list() == [20.0, 30.0, 40.0]
     assert first.final_metrics("max") == {"loss": 10.0}
     assert second.final_metrics("min") == {"loss": 20.0}
-    with pytest.raises(LookupError, match=r"2 runs in 'proj' are named 'twin' \(ids .*\); pass an id"):
+    with pytest.raises(AmbiguousRun, match=r"2 runs in 'proj' are named 'twin' \(ids .*\); pass an id"):
         api.run("proj", "twin")
 
 
@@ -121,9 +122,9 @@ def test_alert_filters_and_cursor(seeded):
     ("kwargs", "error", "message"),
     [
         ({"level": "fatal"}, ValueError, "level must be one of info, warn, error"),
-        ({"level": 3}, TypeError, "level must be an AlertLevel or a string"),
+        ({"level": 3}, InvalidValue, "level must be an AlertLevel or a string"),
         ({"reason": "boom"}, ValueError, "reason must be one of"),
-        ({"after_id": "3"}, TypeError, "after_id must be an integer"),
+        ({"after_id": "3"}, InvalidValue, "after_id must be an integer"),
         ({"after_id": -1}, ValueError, "after_id must be >= 0"),
         ({"since": "yesterday"}, ValueError, "since must be an ISO-8601"),
         ({"since": 12}, TypeError, "since must be a datetime"),
@@ -138,9 +139,9 @@ def test_alert_filter_errors(seeded, kwargs, error, message):
 def test_unknown_project_and_run(seeded):
     root, _ = seeded
     api = tnb.Api(dir=root)
-    with pytest.raises(LookupError, match="no project named 'nope'"):
+    with pytest.raises(ProjectNotFound, match="no project named 'nope'"):
         api.runs("nope")
-    with pytest.raises(LookupError, match="has no run named or with id 'ghost'"):
+    with pytest.raises(RunNotFound, match="has no run named or with id 'ghost'"):
         api.run("proj", "ghost")
     assert api.projects() == ["proj"]
 

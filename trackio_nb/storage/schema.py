@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from ..errors import SchemaTooNew
 from .codec import unpack_floats, unpack_ints
 from .summary import dedupe_last, summarize
 
@@ -148,8 +149,9 @@ def ensure_schema(conn: sqlite3.Connection, project: str | None = None) -> None:
     if version == SCHEMA_VERSION:
         return
     if version > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"database schema version {version} is newer than this trackio_nb ({SCHEMA_VERSION}); upgrade trackio_nb"
+        raise SchemaTooNew(
+            f"the database has schema version {version}, newer than this trackio_nb's ({SCHEMA_VERSION});"
+            " upgrade trackio_nb to read it"
         )
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
