@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidValue
+from .errors import InvalidValue, MissingExtra
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 TEMPLATE_NAME = "trackio_nb_export.html.j2"
@@ -90,9 +90,14 @@ def export_notebook(
     widget views need the state saved in the notebook (JupyterLab: Settings → Save Widget
     State Automatically, or nbclient's store_widget_state).
     """
-    import nbformat
-    from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
+    try:
+        import nbformat
+        from jinja2 import DictLoader
+        from nbconvert import HTMLExporter
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] not in ("nbformat", "jinja2", "nbconvert"):
+            raise
+        raise MissingExtra("export", "trackio-nb export (notebook to HTML)") from None
 
     source = Path(src)
     if source.suffix != ".ipynb":

@@ -7,7 +7,7 @@ import secrets
 import socket
 import sys
 
-from ..errors import InvalidValue, TrackioNbError
+from ..errors import InvalidValue, MissingExtra, TrackioNbError
 from ..storage import data_dir
 from .delivery import SyncReport, deliver_orphans
 from .outbox import outbox_dir
@@ -31,9 +31,14 @@ def serve(
     With `db` (or TRACKIO_NB_DB), a PostgreSQL URL, every project lives in that database
     and any number of servers may share it; otherwise in SQLite files under `dir`.
     """
-    import uvicorn
+    try:
+        import uvicorn
 
-    from .app import create_app
+        from .app import create_app
+    except ImportError as exc:
+        if (exc.name or "").partition(".")[0] not in ("uvicorn", "starlette"):
+            raise
+        raise MissingExtra("server", "trackio-nb serve (the tracking server)") from None
 
     generated = not (token or os.environ.get("TRACKIO_NB_TOKEN"))
     token = token or os.environ.get("TRACKIO_NB_TOKEN") or secrets.token_urlsafe(24)
