@@ -1,7 +1,7 @@
 """Real training through the framework integrations, on tiny models built here (no downloads).
 
 Each scenario is a script in tests/compat_scripts run in its own interpreter (all started at
-once, then read): Trainer with report_to="trackio" after compat.install, TrackioNbCallback
+once, then read): Trainer with report_to="trackio" (and "wandb") after compat.install, TrackioNbCallback
 with a NaN watcher, a Trainer that raises (in a script, and in an IPython cell), Lightning
 fit + validate, Lightning raising, and a NaN watcher stopping Lightning's fit.
 """
@@ -25,6 +25,7 @@ SCENARIOS = {
     "hf_nan": ("hf_report_to_trackio.py", "nan"),
     "hf_raise": ("hf_report_to_trackio.py", "raise"),
     "hf_ipython": ("hf_report_to_trackio.py", "ipython"),
+    "hf_wandb": ("hf_report_to_trackio.py", "wandb"),
     "lightning_ok": ("lightning_fit.py", "ok"),
     "lightning_raise": ("lightning_fit.py", "raise"),
     "lightning_nan": ("lightning_fit.py", "nan"),
@@ -103,6 +104,23 @@ def test_trainer_report_to_trackio_stores_every_metric_and_finishes(finished):
     assert rows[-1]["test/loss"] == pytest.approx(history[-1]["eval_loss"])
     train_steps = [int(r["train/global_step"]) for r in rows if r.get("train/loss") is not None]
     assert train_steps == list(range(1, 9))
+
+
+def test_trainer_report_to_wandb_through_compat(finished):
+    root, code, out, err = finished["hf_wandb"]
+    assert code == 0, err[-3000:]
+    [run] = tnb.Api(dir=str(root)).runs("huggingface")  # WANDB_PROJECT's default in Transformers
+    assert (run.name, run.status) == ("wandb-run", "finished")  # left open by Transformers: clean exit
+    assert run.config["learning_rate"] == 0.001 and run.config["model/num_parameters"] > 0
+    history = json.loads(marker(out, "LOG_HISTORY"))
+    rows = list(rows_by_step(run).values())
+    train = [(int(r["train/global_step"]), r["train/loss"]) for r in rows if r.get("train/loss") is not None]
+    assert train == [(h["step"], pytest.approx(h["loss"])) for h in history if "loss" in h]
+    # the one-off scalars go to wandb.summary, which stores them too
+    final = run.final_metrics()
+    summary = next(h for h in history if "train_runtime" in h)
+    assert final["train_loss"] == pytest.approx(summary["train_loss"])
+    assert final["test/loss"] == pytest.approx(history[-1]["eval_loss"])
 
 
 def test_callback_nan_watcher_stops_training_early(finished):

@@ -11,6 +11,7 @@ from PIL import Image as PILImage
 
 import trackio_nb as tnb
 from tests.remote_support import HTTP, TOKEN, ServerProcess, client_env, local_files, spawn, wait_for_line, wait_until
+from trackio_nb.remote.commands import sync
 from trackio_nb.storage import project_path
 from trackio_nb.storage.media_files import media_dir
 
@@ -163,6 +164,8 @@ def test_media_survive_a_server_killed_mid_run_exactly_once(own_server, tmp_path
     finally:
         if proc.poll() is None:
             proc.kill()
+    # finish() keeps its 5 s deadline: a backlog still in the outbox then is delivered by sync
+    sync(server.url, TOKEN, str(data_dir))
     rows = api.run("mkill", run_id).media("img")
     assert [r["step"] for r in rows] == list(range(steps))  # each step once: nothing lost, nothing twice
     assert [r["caption"] for r in rows] == [str(s) for s in range(steps)]

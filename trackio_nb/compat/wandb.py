@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
@@ -195,6 +196,14 @@ class Run:
     def save(self, glob_str: str | Path, base_path: str | Path | None = None, policy: str = "live") -> list[str]:
         return save(glob_str, base_path, policy)
 
+    @property
+    def url(self) -> None:
+        """No web page: the run is in trackio_nb's widgets, CLI and reports."""
+        return None
+
+    def _label(self, **labels: Any) -> None:
+        """wandb's integration tag (Transformers calls it); nothing to record."""
+
     def watch(self, *args: Any, **kwargs: Any) -> None:
         watch(*args, **kwargs)
 
@@ -371,6 +380,14 @@ def save(glob_str: str | Path, base_path: str | Path | None = None, policy: str 
     return [str(p) for p in copies]
 
 
+def termwarn(message: str, repeat: bool = True) -> None:
+    """wandb's warning line on stderr (Transformers calls it); `repeat=False` says it once."""
+    if repeat:
+        print(f"wandb: WARNING {message}", file=sys.stderr)
+    else:
+        notice_once(f"termwarn:{message}", message)
+
+
 def login(*args: Any, **kwargs: Any) -> bool:
     """Nothing to log in to: trackio_nb stores runs locally (or on a trackio-nb server)."""
     notice_once("login", "wandb.login(): nothing to log in to, runs are stored by trackio_nb")
@@ -438,5 +455,6 @@ __all__ = [
     "login",
     "run",
     "save",
+    "termwarn",
     "watch",
 ]

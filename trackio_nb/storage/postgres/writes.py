@@ -10,14 +10,16 @@ inserts and the commit), so ids become visible in the order they were handed out
 from __future__ import annotations
 
 import json
+import time
 
 import psycopg
 
+from ...errors import RunNotFound
 from ..codec import pack_floats, pack_ints
 from ..records import AlertRecord, LogEntry, MediaRecord
-from ..server_store import UnknownRun, identity, resume_refused
+from ..server_store import identity, resume_refused
 from ..summary import summarize
-from ..writes import group_logs
+from ..writes import check_takeover, group_logs
 from .schema import write_summary
 
 MERGE_SUMMARY = """
@@ -77,7 +79,7 @@ def _run(conn: psycopg.Connection, project: str, pkey: int, run_id: str) -> tupl
         "SELECT key, stop_requested_at IS NOT NULL FROM runs WHERE project_key = %s AND id = %s", (pkey, run_id)
     ).fetchone()
     if row is None:
-        raise UnknownRun(f"project {project!r} has no run with id {run_id!r}")
+        raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
     return row[0], row[1]
 
 
@@ -99,7 +101,7 @@ def _claim(conn: psycopg.Connection, project: str, pkey: int, run_id: str, batch
     """
     row = conn.execute(_CLAIM, {"p": pkey, "run": run_id, "batch": batch_id, "now": now}).fetchone()
     if row is None:
-        raise UnknownRun(f"project {project!r} has no run with id {run_id!r}")
+        raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
     return row
 
 
@@ -227,18 +229,27 @@ def apply_open(conn: psycopg.Connection, project: str, pkey: int, batch: dict, n
         existing = None
         if name is not None:
             existing = conn.execute(
-                "SELECT key, id, name, config FROM runs WHERE project_key = %s AND name = %s"
+                "SELECT key, id, name, config, status, heartbeat_at, host, pid FROM runs"
+                " WHERE project_key = %s AND name = %s"
                 " ORDER BY created_at DESC, key DESC LIMIT 1 FOR UPDATE",
                 (pkey, name),
             ).fetchone()
         if batch["resume"] == "must" and existing is None:
             raise resume_refused(project, name)
-        if existing is not None and batch["resume"] in ("allow", "must"):
-            key, run_id, run_name, config_text = existing
+        if existing is not None and batch["resume"] in ("allow", "must", "force"):
+            key, run_id, run_name, config_text, status, heartbeat_at, host, pid = existing
+            now = time.time()  # the server's clock: it wrote the stored heartbeat
+            check_takeover(
+                (run_name, status, heartbeat_at, host, pid),
+                batch["host"],
+                batch["pid"],
+                now,
+                batch["resume"] == "force",
+            )
             conn.execute(
                 "UPDATE runs SET status = 'running', finished_at = NULL, heartbeat_at = %s, host = %s, pid = %s,"
                 " stop_requested_at = NULL WHERE key = %s",
-                (batch["created_at"], batch["host"], batch["pid"], key),
+                (now, batch["host"], batch["pid"], key),
             )
             config = json.loads(config_text)
             if batch["config"]:
@@ -288,7 +299,7 @@ def heartbeat(conn: psycopg.Connection, project: str, pkey: int, run_id: str, no
         (now, pkey, run_id),
     ).fetchone()
     if row is None:
-        raise UnknownRun(f"project {project!r} has no run with id {run_id!r}")
+        raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
     return row[0]
 
 
