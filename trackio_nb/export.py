@@ -63,7 +63,7 @@ def _slim_state(nb: Any) -> bool:
     for entry in state.values():
         saved = entry.get("state", {})
         if entry.get("model_module") == "anywidget" and str(saved.get("_anywidget_id", "")).endswith(".VegaBundle"):
-            saved["source"] = ""
+            entry["buffers"] = [b for b in entry.get("buffers", []) if b.get("path") != ["gz"]]
     return bool(state)
 
 

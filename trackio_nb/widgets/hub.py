@@ -89,6 +89,7 @@ class Hub:
         self.pending: deque[Entry] = deque()
         self._readers: dict[Source, Reader] = {}
         self._due = 0.0
+        self._wall_from = self._wall_due = 0.0  # the same deadline on the wall clock, for the taps
         self._last_full = time.monotonic()
         self._full_every = FULL_SYNC_S
         self._idle_handle: asyncio.TimerHandle | None = None
@@ -139,14 +140,15 @@ class Hub:
         if run.id in self.live or run.status != RunStatus.RUNNING:
             return
         live = self.live[run.id] = LiveRun(run, run.project, run.location)
-        append = self.pending.append
-        rid = run.id
-        monotonic = time.monotonic
 
-        def tap(step: int, timestamp: float, numbers: dict) -> None:
-            append((rid, step, timestamp, numbers))
-            if monotonic() >= self._due:
-                self._throttled_tick()
+        # log() passes its time.time(): the throttle compares that with a wall-clock window
+        # (no clock call here; a clock set back leaves the window and ticks at once).
+        def tap(
+            step: int, timestamp: float, numbers: dict, _append=self.pending.append, _rid=run.id, _hub=self
+        ) -> None:
+            _append((_rid, step, timestamp, numbers))
+            if not _hub._wall_from <= timestamp < _hub._wall_due:
+                _hub._throttled_tick()
 
         live.unsubscribe = run.subscribe(tap, self._run_ended)
 
@@ -224,6 +226,8 @@ class Hub:
         try:
             now = time.monotonic()
             self._due = now + self.interval()
+            wall = time.time()
+            self._wall_from, self._wall_due = wall - 1.0, wall + self.interval()
             if final:
                 for live in list(self.live.values()):
                     if live.run.status == RunStatus.RUNNING:
@@ -244,16 +248,18 @@ class Hub:
             self._ticking = False
 
     def _drain(self) -> list[Entry]:
-        batch: list[Entry] = []
         pop = self.pending.popleft
-        while self.pending:
-            batch.append(pop())
-        for rid, step, timestamp, numbers in batch:
+        batch: list[Entry] = [pop() for _ in range(len(self.pending))]  # (a log() on another thread may append)
+        last: dict[str, Entry] = {}
+        for entry in batch:
+            last[entry[0]] = entry
+            live = self.live.get(entry[0])
+            if live is not None:
+                live.last_values.update(entry[3])
+        for rid, (_, step, timestamp, _) in last.items():
             live = self.live.get(rid)
             if live is not None:
-                live.last_step = step
-                live.last_timestamp = timestamp
-                live.last_values.update(numbers)
+                live.last_step, live.last_timestamp = step, timestamp
         return batch
 
     def _update_one(self, widget: Subscriber, batch: list[Entry], full: bool) -> None:
