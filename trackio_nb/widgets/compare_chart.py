@@ -8,6 +8,7 @@ clicked in any chart or run table of the same project, all without asking the ke
 
 from __future__ import annotations
 
+from array import array
 from itertools import pairwise
 from typing import Any
 
@@ -27,14 +28,18 @@ Key = tuple[str, str]  # (run_id, metric)
 
 
 class _Series:
-    """One line: steps, timestamps and values; a repeated step replaces its point."""
+    """One line: steps, timestamps and values; a repeated step replaces its point.
+
+    Float arrays, not lists: the garbage collector never walks them (a big project's chart holds
+    thousands of series, and a collector pass over their lists would land inside log()).
+    """
 
     __slots__ = ("last_step", "steps", "ts", "ys")
 
     def __init__(self) -> None:
-        self.steps: list[int] = []
-        self.ts: list[float] = []
-        self.ys: list[float] = []
+        self.steps = array("d")
+        self.ts = array("d")
+        self.ys = array("d")
         self.last_step = -1
 
     def add(self, step: int, t: float, y: float) -> None:

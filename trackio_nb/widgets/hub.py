@@ -37,6 +37,7 @@ MAX_MESSAGES_PER_S = 5.0
 IDLE_POLL_S = 1.0
 FULL_SYNC_S = 20.0  # periodic full state sync while a cell runs...
 FULL_SYNC_COST_RATIO = 100.0  # ...but spaced so that it takes at most 1% of the loop's time
+TICK_COST_RATIO = 100.0  # a tick that took t seconds is followed by the next after at least 100 t (1%)
 FLUSH_TIMEOUT_S = 5.0  # a new widget waits this long for a kernel run's queue to be stored
 FINAL_FLUSH_TIMEOUT_S = 1.0  # after each cell: short, so a slow server never holds the kernel
 ERROR_BACKOFF_S = 10.0  # a widget whose source failed is retried this much later
@@ -183,6 +184,8 @@ class Hub:
             self.tick()  # everything buffered so far goes to the widgets that already exist
         widget._feed = self.feed(widget)  # type: ignore[attr-defined]
         widget._update([], full=True, initial=True)
+        if not self.subscribers:
+            self._last_full = time.monotonic()  # it just synced its full state: the periodic one counts from here
         self.subscribers.append(widget)
         self._install_kernel_hooks()
 
@@ -239,9 +242,12 @@ class Hub:
                 self._last_full = now
             for widget in list(self.subscribers):
                 self._update_one(widget, batch, full)
+            cost = time.monotonic() - now
             if full:
-                cost = time.monotonic() - now
                 self._full_every = max(FULL_SYNC_S, FULL_SYNC_COST_RATIO * cost)
+            elif TICK_COST_RATIO * cost > self.interval():  # a big project: ticks stay under 1% of the loop
+                spacing = TICK_COST_RATIO * cost
+                self._due, self._wall_due = now + spacing, wall + spacing
             for rid in [rid for rid, lr in self.live.items() if lr.run.status != RunStatus.RUNNING]:
                 self._forget(rid)  # an ended run logs no more; its rows were all read above
         finally:
