@@ -81,6 +81,7 @@ def test_export_without_the_export_extra_names_it(tmp_path):
 
 def test_readme_shows_both_installs_and_names_only_real_extras():
     import re
+
     import tomllib
 
     text = (REPO / "README.md").read_text()
