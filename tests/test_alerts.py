@@ -16,6 +16,7 @@ import trackio_nb as tnb
 from tests.conftest import run_python
 from trackio_nb import webhooks
 from trackio_nb.enums import AlertLevel
+from trackio_nb.errors import InvalidValue
 from trackio_nb.storage.records import AlertRecord
 
 NESTED = {
@@ -58,18 +59,18 @@ def test_alert_data_round_trips_nested_objects_exactly():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"data": [1, 2]}, TypeError, "data must be a dict"),
-        ({"data": {"s": {1, 2}}}, TypeError, "JSON-serialisable"),
-        ({"data": {"v": float("nan")}}, TypeError, "no NaN or Infinity"),
-        ({"data": {"v": [float("inf")]}}, TypeError, "no NaN or Infinity"),
-        ({"data": {1: "a"}}, TypeError, "non-string key 1"),
-        ({"data": {"outer": [{2: "b"}]}}, TypeError, r"data\['outer'\]\[0\] has a non-string key 2"),
-        ({"data": {"o": object()}}, TypeError, "JSON-serialisable"),
-        ({"title": 5}, TypeError, "title must be a string"),
-        ({"title": "  "}, ValueError, "title must not be empty"),
-        ({"text": 3}, TypeError, "text must be a string or None"),
-        ({"level": "fatal"}, ValueError, "level must be one of info, warn, error"),
-        ({"level": 2}, TypeError, "level must be an AlertLevel or a string"),
+        ({"data": [1, 2]}, InvalidValue, "data must be a dict"),
+        ({"data": {"s": {1, 2}}}, InvalidValue, "JSON-serialisable"),
+        ({"data": {"v": float("nan")}}, InvalidValue, "no NaN or Infinity"),
+        ({"data": {"v": [float("inf")]}}, InvalidValue, "no NaN or Infinity"),
+        ({"data": {1: "a"}}, InvalidValue, "non-string key 1"),
+        ({"data": {"outer": [{2: "b"}]}}, InvalidValue, r"data\['outer'\]\[0\] has a non-string key 2"),
+        ({"data": {"o": object()}}, InvalidValue, "JSON-serialisable"),
+        ({"title": 5}, InvalidValue, "title must be a string"),
+        ({"title": "  "}, InvalidValue, "title must not be empty"),
+        ({"text": 3}, InvalidValue, "text must be a string or None"),
+        ({"level": "fatal"}, InvalidValue, "level must be one of info, warn, error"),
+        ({"level": 2}, InvalidValue, "level must be an AlertLevel or a string"),
         ({"webhook_url": "ftp://example.invalid/x"}, ValueError, "webhook_url must be an http"),
     ],
 )

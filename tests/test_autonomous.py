@@ -16,18 +16,56 @@ sys.path.insert(0, str(REPO / "examples" / "autonomous"))
 import agent_runner
 
 
-@pytest.fixture(scope="module")
-def agent(tmp_path_factory):
-    root = tmp_path_factory.mktemp("agent")
+def _demo(root, report):
     done = subprocess.run(
-        [sys.executable, str(REPO / "examples/autonomous/agent_runner.py"), "--project", "auto", "--quick", "--json"],
+        [
+            sys.executable,
+            str(REPO / "examples/autonomous/agent_runner.py"),
+            "--project",
+            "auto",
+            "--quick",
+            "--json",
+            "--report",
+            str(report),
+        ],
         env={**__import__("os").environ, "TRACKIO_NB_DIR": str(root)},
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    return root, json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+@pytest.fixture(scope="module")
+def runs_twice(tmp_path_factory):
+    """The demo run twice in one data directory: (root, first decisions, second decisions)."""
+    root = tmp_path_factory.mktemp("agent")
+    first = _demo(root, root / "first.html")
+    second = _demo(root, root / "second.html")
+    return root, first, second
+
+
+@pytest.fixture(scope="module")
+def agent(runs_twice):
+    """The second sweep: every test below holds for it as for a first run in an empty directory."""
+    root, _, second = runs_twice
+    return root, second
+
+
+def test_a_second_run_in_the_same_directory_is_a_new_sweep_with_its_own_report(runs_twice):
+    root, first, second = runs_twice
+    assert first["sweep"] != second["sweep"]
+    assert len(first["run_ids"]) == len(second["run_ids"]) == 8
+    assert not set(first["run_ids"]) & set(second["run_ids"])
+    runs = tnb.Api(dir=root).runs("auto")
+    by_group = Counter(r.group for r in runs)
+    assert by_group == {first["sweep"]: 8, second["sweep"]: 8}
+    assert [r.id for r in runs if r.group == second["sweep"]] == second["run_ids"]
+    report = (root / "second.html").read_text(encoding="utf-8")
+    assert all(rid in report for rid in second["run_ids"])
+    assert not any(rid in report for rid in first["run_ids"])  # the report covers the new sweep only
+    assert second["sweep"] in report  # its title
 
 
 def test_learning_rate_search_picks_the_best_rate(agent):
@@ -62,18 +100,19 @@ def test_live_monitor_stops_the_run_after_the_spike(agent):
 
 
 def test_stored_statuses_and_alerts_match_what_happened(agent):
-    root, _ = agent
+    root, decisions = agent
     api = tnb.Api(dir=root)
-    runs = api.runs("auto")
+    mine = set(decisions["run_ids"])
+    runs = [r for r in api.runs("auto") if r.id in mine]
     assert Counter(r.status for r in runs) == {"finished": 5, "failed": 3}
-    alerts = api.alerts("auto")
+    alerts = [a for a in api.alerts("auto") if a["run_id"] in mine]
     assert Counter((a["run"], a["data"]["reason"], a["data"]["metric"]) for a in alerts) == {
         ("recovery-0", "nan_inf", "train/loss"): 1,
         ("recovery-0", "nan_inf", "val/loss"): 1,
         ("recovery-1", "max_exceeded", "train/loss"): 1,
         ("live-monitored", "spike", "train/loss"): 1,
     }
-    live = api.run("auto", "live-monitored")
+    live = api.run("auto", decisions["live_monitor"]["attempt"]["run_id"])
     assert live.history("train/loss").height < 2000  # it really stopped early
 
 

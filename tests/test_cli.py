@@ -434,7 +434,7 @@ def test_unreadable_database_is_an_input_error(cli, seed, tmp_path, monkeypatch)
     project_path("garbage", tmp_path).write_bytes(b"this is not a sqlite database at all" * 100)
     code, out, err = cli("summary", "--project", "garbage", "--json")
     assert (code, out) == (1, "")
-    assert err == "trackio-nb: error: cannot read project 'garbage': file is not a database\n"
+    assert err == "trackio-nb: error: garbage.db is not a trackio_nb database (file is not a database)\n"
 
 
 def test_server_flag_is_never_ignored(cli, monkeypatch):

@@ -16,7 +16,7 @@ LONG = "run-" + "a" * 30 + "-MIDDLE-" + "z" * 34 + "-end"
 METRIC = "validation/" + "cross_entropy_" * 3 + "loss"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def root(tmp_path_factory):
     root = tmp_path_factory.mktemp("width")
     for i, name in enumerate([LONG, "short", LONG + "-2"]):
@@ -40,6 +40,9 @@ def commands(root) -> list[list[str]]:
         ["get", "alerts", "--project", PROJECT, "--run", first],
         ["get", "run", "--project", PROJECT, "--run", first],
         ["get", "metric", "--project", PROJECT, "--run", first, "--metric", METRIC],
+        ["get", "history", "--project", PROJECT, "--run", first, "--max-points", "5"],
+        ["rename", "run", "--project", PROJECT, "--run", first, "--to", LONG + "-renamed"],
+        ["delete", "run", "--project", PROJECT, "--run", runs[2].id, "--yes"],
         ["best", "--project", PROJECT, "--metric", METRIC],
         ["best", "--project", PROJECT, "--metric", METRIC, "--include-all", "--direction", "max"],
         ["compare", "--project", PROJECT],

@@ -213,12 +213,17 @@ def test_wandb_program(wandb_program):
         for s in range(4)
     ]
     assert rows[4] == {"best_epoch": 1.0}
-    assert sorted(m["key"] for m in first.media()) == ["hist", "img", "table"]
+    media = {m["key"]: m for m in first.media()}
+    assert sorted(media) == ["hist", "img", "table"]
+    assert media["table"]["value"] == {"columns": ["x", "y"], "data": [[1, 2], [3, 4]]}  # add_data's row kept
+    assert obs["add_data_error"] == "add_data() takes 2 cells (one per column), got 1"
+    assert (media["img"]["caption"], media["hist"]["kind"]) == ("white", "histogram")
     assert [(a["title"], a["level"]) for a in first.alerts()] == [("slow", "warn"), ("done", "info")]
     runs = {r.name: r for r in api.runs("wandb-corpus")}
     assert sorted(runs) == ["crashy", "ctx", "left-open"]
     assert history(runs["crashy"]) == {5: {"x": 1.0}, 6: {"x": 2.0}}
     assert all(r.status == "finished" for r in runs.values())  # left-open: finished by the clean exit
+    assert history(runs["left-open"]) == {0: {"z": 3.0}, 1: {"pending": 4.0}}
     assert (files_dir("uncategorized", data) / "model.pt").read_bytes() == b"weights"
 
 

@@ -39,8 +39,12 @@ def test_install_aliases_the_module_and_its_submodules():
 def test_install_wandb():
     trackio_nb.compat.install("wandb")
     import wandb
+    from wandb.sdk.lib.config_util import ConfigError  # Transformers' WandbCallback imports it
 
     assert wandb is compat_wandb and wandb.run is None
+    assert issubclass(ConfigError, ValueError)
+    trackio_nb.compat.uninstall("wandb")
+    assert not [m for m in sys.modules if m.split(".")[0] == "wandb"]
 
 
 @pytest.mark.parametrize("name", ["trackio", "wandb"])

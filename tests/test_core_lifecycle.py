@@ -13,6 +13,7 @@ import pytest
 
 import trackio_nb as tnb
 from tests.conftest import run_python
+from trackio_nb.errors import InvalidValue, RunNotFound
 from trackio_nb.storage import connect, project_path, queries
 
 
@@ -180,7 +181,7 @@ def test_resume_modes(data_dir):
     fresh = tnb.init("res", "long", resume="never")
     assert fresh.id != run.id
     fresh.finish()
-    with pytest.raises(ValueError, match="resume='must' but project 'res' has no run named 'other'"):
+    with pytest.raises(RunNotFound, match="resume='must' but project 'res' has no run named 'other'"):
         tnb.init("res", "other", resume="must")
     with pytest.raises(ValueError, match="resume must be one of never, allow, must"):
         tnb.init("res", "long", resume="sometimes")
@@ -231,10 +232,10 @@ def test_a_step_logged_twice_keeps_the_later_value(data_dir):
     [
         ({"": 1.0}, None, ValueError, "metric names must not be empty"),
         ({3: 1.0}, None, ValueError, "metric names must be strings"),
-        ({"ok": 1.0, "bad": object()}, None, ValueError, "cannot log object value for 'bad'"),
+        ({"ok": 1.0, "bad": object()}, None, InvalidValue, "value of 'bad' cannot be stored: object is not JSON"),
         ({"x": 1.0}, -1, ValueError, "step must be >= 0"),
         ({"x": 1.0}, 1.5, ValueError, "step must be an integer"),
-        ([("x", 1.0)], None, TypeError, "log\\(\\) takes a dict of metrics"),
+        ([("x", 1.0)], None, InvalidValue, "log\\(\\) takes a dict of metrics"),
     ],
 )
 def test_bad_log_calls_raise_and_store_nothing(data_dir, metrics, step, error, message):

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 import trackio_nb as tnb
+from trackio_nb.errors import AmbiguousRun, InvalidValue, ProjectNotFound, RunNotFound
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +90,7 @@ def test_runs_with_one_name_stay_apart(seeded):
     assert second.history("loss")["loss"].to_list() == [20.0, 30.0, 40.0]
     assert first.final_metrics("max") == {"loss": 10.0}
     assert second.final_metrics("min") == {"loss": 20.0}
-    with pytest.raises(LookupError, match=r"2 runs in 'proj' are named 'twin' \(ids .*\); pass an id"):
+    with pytest.raises(AmbiguousRun, match=r"2 runs in 'proj' are named 'twin' \(ids .*\); pass an id"):
         api.run("proj", "twin")
 
 
@@ -121,9 +122,9 @@ def test_alert_filters_and_cursor(seeded):
     ("kwargs", "error", "message"),
     [
         ({"level": "fatal"}, ValueError, "level must be one of info, warn, error"),
-        ({"level": 3}, TypeError, "level must be an AlertLevel or a string"),
+        ({"level": 3}, InvalidValue, "level must be an AlertLevel or a string"),
         ({"reason": "boom"}, ValueError, "reason must be one of"),
-        ({"after_id": "3"}, TypeError, "after_id must be an integer"),
+        ({"after_id": "3"}, InvalidValue, "after_id must be an integer"),
         ({"after_id": -1}, ValueError, "after_id must be >= 0"),
         ({"since": "yesterday"}, ValueError, "since must be an ISO-8601"),
         ({"since": 12}, TypeError, "since must be a datetime"),
@@ -138,9 +139,9 @@ def test_alert_filter_errors(seeded, kwargs, error, message):
 def test_unknown_project_and_run(seeded):
     root, _ = seeded
     api = tnb.Api(dir=root)
-    with pytest.raises(LookupError, match="no project named 'nope'"):
+    with pytest.raises(ProjectNotFound, match="no project named 'nope'"):
         api.runs("nope")
-    with pytest.raises(LookupError, match="has no run named or with id 'ghost'"):
+    with pytest.raises(RunNotFound, match="has no run named or with id 'ghost'"):
         api.run("proj", "ghost")
     assert api.projects() == ["proj"]
 
@@ -172,3 +173,23 @@ def test_torch_zero_dim_tensors_are_numbers(data_dir):
     assert [(a["step"], a["data"]["reason"]) for a in view.alerts()] == [(1, "nan_inf")]
     w = view.history("w")  # a 2x2 tensor is not a number: kept as JSON text
     assert (w["step"].to_list(), w["w"].to_list()) == ([1], ["[[1.0, 1.0], [1.0, 1.0]]"])
+
+
+def test_history_survives_metrics_named_like_its_own_columns(data_dir):
+    """`step`/`timestamp` metrics (refused by log() now, possible in older files) are left out, not a crash."""
+    import time as _time
+
+    from trackio_nb.backend import RunSpec
+    from trackio_nb.local_backend import LocalBackend
+
+    backend = LocalBackend("reserved")
+    identity = backend.open_run(RunSpec("reserved", "old", None, {}, "never", "h", 1, _time.time()))
+    now = _time.time()
+    backend.write([(0, now, {"step": 5.0, "timestamp": 1.0, "loss": 0.5}, {"note": '"hi"'})], [], None)
+    backend.set_status("finished", now)
+    backend.close()
+    view = tnb.Api().run("reserved", identity.id)
+    hist = view.history()
+    assert hist.columns == ["step", "timestamp", "loss", "note"]
+    assert (hist["step"].to_list(), hist["loss"].to_list(), hist["note"].to_list()) == ([0], [0.5], ["hi"])
+    assert view.final_metrics() == {"loss": 0.5, "step": 5.0, "timestamp": 1.0}  # still readable as values

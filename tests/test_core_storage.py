@@ -8,6 +8,7 @@ import sqlite3
 import pytest
 
 import trackio_nb as tnb
+from trackio_nb.errors import InvalidValue, SchemaTooNew
 from trackio_nb.storage import SCHEMA_VERSION, connect, project_file_name, project_path, queries
 from trackio_nb.storage.codec import pack_floats, pack_ints
 from trackio_nb.storage.schema import MIGRATIONS, ensure_schema, write_summary_from_chunks
@@ -46,7 +47,7 @@ def test_projects_lists_exact_names(data_dir):
         ("   ", ValueError, "project name must not be empty"),
         ("x" * 201, ValueError, "project name is 201 characters long; the limit is 200"),
         ("a\x00b", ValueError, "holds control characters"),
-        (None, TypeError, "project must be a string, got NoneType"),
+        (None, InvalidValue, "project must be a string, got NoneType"),
     ],
 )
 def test_absurd_project_names_are_refused(name, error, message):
@@ -144,7 +145,7 @@ def test_older_schema_upgrades_in_place(data_dir, version):
 def test_newer_schema_is_refused(tmp_path):
     path = tmp_path / "future.db"
     sqlite3.connect(path).execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
-    with pytest.raises(RuntimeError, match="newer than this trackio_nb"):
+    with pytest.raises(SchemaTooNew, match="newer than this trackio_nb"):
         ensure_schema(sqlite3.connect(path))
 
 

@@ -1,9 +1,9 @@
 """Real training through the framework integrations, on tiny models built here (no downloads).
 
 Each scenario is a script in tests/compat_scripts run in its own interpreter (all started at
-once, then read): Trainer with report_to="trackio" after compat.install, TrackioNbCallback
+once, then read): Trainer with report_to="trackio" (and "wandb") after compat.install, TrackioNbCallback
 with a NaN watcher, a Trainer that raises (in a script, and in an IPython cell), Lightning
-fit + validate, and Lightning raising.
+fit + validate, Lightning raising, and a NaN watcher stopping Lightning's fit.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ SCENARIOS = {
     "hf_nan": ("hf_report_to_trackio.py", "nan"),
     "hf_raise": ("hf_report_to_trackio.py", "raise"),
     "hf_ipython": ("hf_report_to_trackio.py", "ipython"),
+    "hf_wandb": ("hf_report_to_trackio.py", "wandb"),
     "lightning_ok": ("lightning_fit.py", "ok"),
     "lightning_raise": ("lightning_fit.py", "raise"),
+    "lightning_nan": ("lightning_fit.py", "nan"),
 }
 OFFLINE = {
     "HF_HUB_OFFLINE": "1",
@@ -104,6 +106,23 @@ def test_trainer_report_to_trackio_stores_every_metric_and_finishes(finished):
     assert train_steps == list(range(1, 9))
 
 
+def test_trainer_report_to_wandb_through_compat(finished):
+    root, code, out, err = finished["hf_wandb"]
+    assert code == 0, err[-3000:]
+    [run] = tnb.Api(dir=str(root)).runs("huggingface")  # WANDB_PROJECT's default in Transformers
+    assert (run.name, run.status) == ("wandb-run", "finished")  # left open by Transformers: clean exit
+    assert run.config["learning_rate"] == 0.001 and run.config["model/num_parameters"] > 0
+    history = json.loads(marker(out, "LOG_HISTORY"))
+    rows = list(rows_by_step(run).values())
+    train = [(int(r["train/global_step"]), r["train/loss"]) for r in rows if r.get("train/loss") is not None]
+    assert train == [(h["step"], pytest.approx(h["loss"])) for h in history if "loss" in h]
+    # the one-off scalars go to wandb.summary, which stores them too
+    final = run.final_metrics()
+    summary = next(h for h in history if "train_runtime" in h)
+    assert final["train_loss"] == pytest.approx(summary["train_loss"])
+    assert final["test/loss"] == pytest.approx(history[-1]["eval_loss"])
+
+
 def test_callback_nan_watcher_stops_training_early(finished):
     root, code, out, err = finished["hf_nan"]
     assert code == 0, err[-3000:]
@@ -161,3 +180,20 @@ def test_lightning_failure_marks_the_run_failed(finished):
     run = only_run(root, "lightning-compat")
     assert run.status == "failed"
     assert sorted(rows_by_step(run)) == [0, 1, 2]
+
+
+def test_lightning_nan_watcher_stops_fit_early(finished):
+    root, code, out, err = finished["lightning_nan"]
+    assert code == 0, err[-3000:]
+    # 2 epochs x 4 batches planned; the NaN at step 2 is logged after that batch, the next
+    # batch's end sees the stop and Lightning ends fit there.
+    assert int(marker(out, "GLOBAL_STEP")) == 4
+    run = only_run(root, "lightning-compat")
+    assert run.status == "finished"
+    [alert] = run.alerts()
+    assert (alert["level"], alert["step"], alert["data"]["reason"], alert["data"]["metric"]) == (
+        "error",
+        2,
+        "nan_inf",
+        "train_loss",
+    )

@@ -142,3 +142,20 @@ def test_presentation_rules():
         parse_since("yesterday")
     with pytest.raises(TypeError, match="since must be a datetime"):
         parse_since(12)
+
+
+def test_the_server_answers_every_command_with_the_same_document(seeded, monkeypatch, capsys):
+    """`--server`: the CLI reading through a tracking server prints the very documents the local read prints."""
+    from tests.remote_support import TOKEN, ServerProcess
+
+    root, _ = seeded
+    server = ServerProcess(root, token=TOKEN).start()
+    try:
+        for argv in COMMANDS[:-1]:  # stop last, after the reads
+            _, local = cli_json(root, monkeypatch, capsys, *argv)
+            _, remote = cli_json(root, monkeypatch, capsys, *argv, "--server", server.url, "--token", TOKEN)
+            assert remote == local, argv
+        _, stopped = cli_json(root, monkeypatch, capsys, *COMMANDS[-1], "--server", server.url, "--token", TOKEN)
+        assert stopped["stop_requested"] is True
+    finally:
+        server.stop()

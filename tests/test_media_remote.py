@@ -11,16 +11,36 @@ from PIL import Image as PILImage
 
 import trackio_nb as tnb
 from tests.remote_support import HTTP, TOKEN, ServerProcess, client_env, local_files, spawn, wait_for_line, wait_until
+from trackio_nb.remote.commands import sync
 from trackio_nb.storage import project_path
 from trackio_nb.storage.media_files import media_dir
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def server(request, tmp_path, monkeypatch):
-    """A server over SQLite files, then one over PostgreSQL (media files kept in the database)."""
-    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+def _start(request, root):
     database = request.getfixturevalue("postgres").new_database("media") if request.param == "postgres" else None
-    proc = ServerProcess(tmp_path / "server", database=database).start()
+    return ServerProcess(root, database=database).start()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def shared_server(request, tmp_path_factory):
+    """One server per backend for the tests that do not stop it (each uses its own project)."""
+    proc = _start(request, tmp_path_factory.mktemp(f"server-{request.param}"))
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def server(shared_server, tmp_path, monkeypatch):
+    """The shared server of this backend (SQLite files, or PostgreSQL with media files in the database)."""
+    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+    return shared_server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def own_server(request, tmp_path, monkeypatch):
+    """A server of this test's own (it kills and restarts it)."""
+    monkeypatch.setenv("TRACKIO_NB_MEDIA_CACHE", str(tmp_path / "cache"))
+    proc = _start(request, tmp_path / "server")
     yield proc
     proc.stop()
 
@@ -106,7 +126,8 @@ def test_server_rejects_a_blob_whose_bytes_do_not_match_its_name(server):
     assert tnb.Api(server.url, TOKEN).run("forged", run.id).media() == []
 
 
-def test_media_survive_a_server_killed_mid_run_exactly_once(server, tmp_path, data_dir):
+def test_media_survive_a_server_killed_mid_run_exactly_once(own_server, tmp_path, data_dir):
+    server = own_server
     stop_file = tmp_path / "stop-now"
     code = textwrap.dedent(
         f"""
@@ -143,6 +164,8 @@ def test_media_survive_a_server_killed_mid_run_exactly_once(server, tmp_path, da
     finally:
         if proc.poll() is None:
             proc.kill()
+    # finish() keeps its 5 s deadline: a backlog still in the outbox then is delivered by sync
+    sync(server.url, TOKEN, str(data_dir))
     rows = api.run("mkill", run_id).media("img")
     assert [r["step"] for r in rows] == list(range(steps))  # each step once: nothing lost, nothing twice
     assert [r["caption"] for r in rows] == [str(s) for s in range(steps)]
@@ -157,3 +180,33 @@ def test_media_survive_a_server_killed_mid_run_exactly_once(server, tmp_path, da
             assert conn.execute("SELECT count(*) FROM media_files").fetchone() == (5,)
     assert api.run("mkill", run_id).history("x")["step"].to_list() == list(range(steps))
     assert local_files(data_dir, "*.jsonl") == []
+
+
+def test_a_media_object_too_large_to_send_is_kept_apart_and_said(server, data_dir, monkeypatch, capsys):
+    import json
+
+    from trackio_nb.remote import client_backend
+
+    monkeypatch.setattr(client_backend, "MAX_BATCH_BYTES", 4000)
+    noise = np.random.default_rng(1).integers(0, 256, (40, 40, 3), dtype=np.uint8)  # a PNG of ~4.8 kB
+    with tnb.init("rbig", "r", server_url=server.url, token=TOKEN) as run:
+        run.log({"img": tnb.Image(noise), "md": tnb.Markdown("small")})
+    assert f"a logged image of run 'r' is too large to send; it is kept in {data_dir}" in capsys.readouterr().err
+    rows = tnb.Api(server.url, TOKEN).run("rbig", run.id).media()
+    assert [(r["key"], r["value"]) for r in rows] == [("md", "small")]
+    [kept] = [json.loads(line) for line in (data_dir / "outbox" / "rejected.jsonl").read_text().splitlines()]
+    assert kept["reason"] == "larger than 4000 bytes" and kept["batch"]["media"][0]["key"] == "img"
+
+
+def test_report_from_a_server_embeds_its_media(server, tmp_path):
+    import base64
+    import io
+    import re
+
+    with tnb.init("rreport", "r", server_url=server.url, token=TOKEN) as run:
+        run.log({"img": tnb.Image(_frame(4)), "page": tnb.Html("<b>x</b>")})
+    html = tnb.report("rreport", tmp_path / "r.html", server_url=server.url, token=TOKEN).read_text(encoding="utf-8")
+    [uri] = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    with PILImage.open(io.BytesIO(base64.b64decode(uri))) as image:
+        assert np.array_equal(np.asarray(image), _frame(4))
+    assert '<iframe sandbox="" class="tnb-media-html-frame" srcdoc="&lt;b&gt;x&lt;/b&gt;">' in html

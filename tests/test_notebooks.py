@@ -93,7 +93,9 @@ def test_quickstart_saved_state(executed):
         ("sgd-lr1.5", "failed", 3),
     ]
     [stream] = states["AlertStream"]
-    assert [(a["run"], a["level"], a["reason"]) for a in stream["alerts"]] == [("sgd-lr1.5", "error", "max_exceeded")]
+    assert [(a["run"], a["level"], a["data"]["reason"]) for a in stream["alerts"]] == [
+        ("sgd-lr1.5", "error", "max_exceeded")
+    ]
     [chart] = states["CompareChart"]
     assert sorted((s["run"], s["metric"], len(series_points(s)[0])) for s in chart["series"]) == [
         ("sgd-lr0.05", "loss", 150),

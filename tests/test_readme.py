@@ -10,7 +10,8 @@ from tests.conftest import REPO
 def _bash_blocks() -> list[str]:
     text = (REPO / "README.md").read_text()
     section = text.split("## Set-up commands", 1)[1]
-    return [b.strip() for b in re.findall(r"```bash\n(.*?)```", section, flags=re.S)]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.S)
+    return ["\n".join(ln for ln in b.strip().splitlines() if not ln.startswith("#")) for b in blocks]
 
 
 def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one():

@@ -21,6 +21,7 @@ from tests.remote_support import (
     wait_for_line,
     wait_until,
 )
+from trackio_nb.errors import ServerError
 from trackio_nb.remote.commands import sync
 from trackio_nb.remote.outbox import outbox_dir
 from trackio_nb.remote.wire import encode_logs
@@ -255,7 +256,7 @@ def test_finish_while_offline_is_quick_and_says_where_the_data_is(tmp_path, data
 
 def test_resume_needs_the_server(data_dir, capsys):
     url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(ConnectionError, match=f"cannot resume run 'base': the server at {url} is unreachable"):
+    with pytest.raises(ServerError, match=f"cannot resume run 'base': the server at {url} is unreachable"):
         tnb.init("offline-resume", name="base", resume="must", server_url=url, token=TOKEN)
     run = tnb.init("offline-resume", name="base", resume="allow", server_url=url, token=TOKEN)
     assert (run.name, run.resumed) == ("base", False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import textwrap
 import threading
 
@@ -29,10 +30,11 @@ from tests.remote_support import (
 )
 from tests.test_remote_parity import _workload
 from trackio_nb.cli import main as cli_main
-from trackio_nb.errors import SchemaTooNew
+from trackio_nb.errors import MissingExtra, SchemaTooNew
 from trackio_nb.names import new_run_name
 from trackio_nb.readers import LocalReader
 from trackio_nb.remote.client_reader import RemoteReader
+from trackio_nb.remote.commands import sync
 from trackio_nb.remote.push import push
 from trackio_nb.remote.store import check_batch
 from trackio_nb.remote.wire import encode_logs
@@ -91,6 +93,20 @@ def test_migrate_an_empty_database_then_nothing_to_do(postgres, capsys):
         1,
         "trackio-nb: error: migrate needs --db URL (or TRACKIO_NB_DB): SQLite files migrate themselves when opened",
     )
+
+
+def test_trackio_nb_db_names_the_database_and_a_missing_extra_says_which(postgres, capsys, monkeypatch):
+    url = postgres.new_database("env")
+    monkeypatch.setenv("TRACKIO_NB_DB", url)
+    assert _cli_json(["migrate"], capsys)[1] == {"database": url, "from_version": 0, "to_version": SCHEMA_VERSION}
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the [postgres] extra were not installed
+    code, _, err = _cli_json(["migrate"], capsys)
+    assert (code, err) == (
+        1,
+        "trackio-nb: error: migrate --db (PostgreSQL) needs the [postgres] extra: pip install 'trackio_nb[postgres]'\n",
+    )
+    with pytest.raises(MissingExtra, match=r"serve --db \(PostgreSQL\) needs the \[postgres\] extra"):
+        open_store(url, new_run_name)
 
 
 def test_a_password_never_shows_and_a_bad_url_is_one_line(postgres, capsys):
@@ -222,7 +238,11 @@ def test_a_duplicate_racing_through_two_replicas_is_applied_once(postgres):
 
 def test_without_the_batch_claim_a_race_would_store_twice(postgres, monkeypatch):
     """The guard above, broken on purpose: with no claim, both replicas store the batch."""
-    monkeypatch.setattr(pg_writes, "_claim", lambda *args: True)
+
+    def no_claim(conn, project, pkey, run_id, batch_id, now):
+        return (*pg_writes._run(conn, project, pkey, run_id), True)  # the run, and "not applied before"
+
+    monkeypatch.setattr(pg_writes, "_claim", no_claim)
     url = postgres.new_database("noguard")
     a, b = open_store(url, new_run_name), open_store(url, new_run_name)
     try:
@@ -298,9 +318,11 @@ def test_two_replicas_eight_clients_one_replica_killed_and_restarted(postgres, t
         wait_until(lambda: all(stored(i) > before[i] + 200 for i in range(CLIENTS)), timeout=60)
         stop.write_text("")
         steps = []
-        for proc, out, err in procs:
+        for index, (proc, out, err) in enumerate(procs):
             assert proc.wait(60) == 0, err.read_text()
             steps.append(int(wait_for_line(out, "done", proc).split()[2]))
+            # finish() keeps its 5 s deadline: a backlog still in the outbox then is delivered by sync
+            sync(replicas[index % 2].url, TOKEN, str(data_dir / f"c{index}"))
         for index, run_id in enumerate(run_ids):
             view = tnb.Api(replicas[(index + 1) % 2].url, TOKEN).run("replicas", run_id)  # read through the other
             assert (view.name, view.status) == (f"c{index}", "finished")

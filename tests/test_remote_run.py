@@ -11,6 +11,7 @@ import pytest
 import trackio_nb as tnb
 from tests.remote_support import TOKEN, ServerProcess, client_env, local_files, spawn, wait_for_line, wait_until
 from trackio_nb.cli import main as cli_main
+from trackio_nb.errors import RunNotFound
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +142,7 @@ def test_in_process_remote_run_resume_and_config(server, data_dir, monkeypatch):
     assert view.history("m").select("step", "m").rows() == [(0, 1.0), (1, 2.0), (2, 0.5)]
     assert view.config == {"a": 1, "b": 2, "c": [3]}
     assert view.final_metrics("max") == {"m": 2.0}
-    with pytest.raises(ValueError, match="resume='must' but project 'inproc' has no run named 'nobody'"):
+    with pytest.raises(RunNotFound, match="resume='must' but project 'inproc' has no run named 'nobody'"):
         tnb.init("inproc", name="nobody", resume="must", server_url=server.url, token=TOKEN)
     assert local_files(data_dir, "*") == []
     # M9: with TRACKIO_NB_SERVER set, a plain Api() reads the server, never an empty local directory.

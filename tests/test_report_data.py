@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.report_support import data_dir_env, seed_vision, stop_pending
+from trackio_nb.errors import InvalidValue
 from trackio_nb.readers import LocalReader
 from trackio_nb.reports.data import collect, differing_keys, direction_for, flatten_config
 from trackio_nb.reports.downsample import downsample
@@ -138,9 +139,9 @@ def test_collect_bad_input(vision):
         collect(reader, "vision", runs=["wide"])  # ambiguous: two runs share the name
     with pytest.raises(ValueError, match="no metric 'lossy'"):
         collect(reader, "vision", metrics=["loss", "lossy"])
-    with pytest.raises(TypeError, match="runs must be a list of strings"):
+    with pytest.raises(InvalidValue, match="runs must be a list of strings"):
         collect(reader, "vision", runs="baseline")
-    with pytest.raises(TypeError, match="metrics must be a list of strings"):
+    with pytest.raises(InvalidValue, match="metrics must be a list of strings"):
         collect(reader, "vision", metrics=[1])
     with pytest.raises(LookupError, match="no project named 'absent'"):
         collect(reader, "absent")
@@ -162,7 +163,7 @@ def test_report_function_writes_file_and_rejects_bad_paths(vision, tmp_path):
         assert [p.name for p in out.parent.iterdir()] == ["r.html"]  # no temporary file left
         with pytest.raises(ValueError, match="is a directory"):
             tnb.report("vision", tmp_path)
-        with pytest.raises(TypeError, match="path must be a file path"):
+        with pytest.raises(InvalidValue, match="path must be a file path"):
             tnb.report("vision", 3)
 
 

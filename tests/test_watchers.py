@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -16,6 +17,7 @@ import pytest
 import trackio_nb as tnb
 from tests.remote_support import TOKEN, ServerProcess
 from trackio_nb.enums import AlertLevel, AlertReason
+from trackio_nb.watchers import Watcher
 
 NAN = float("nan")
 INF = float("inf")
@@ -394,6 +396,26 @@ def test_fn_accepting_more_optional_arguments_is_allowed():
 # -- threads --------------------------------------------------------------------------------
 
 
+_RULE_CODE = {Watcher.observe.__code__}
+
+
+def _yield_inside_watchers(frame, event, arg):
+    """A thread trace function: inside a watcher's rules, give up the GIL after every line.
+
+    Without WatcherSet's lock, two threads then interleave inside one rule (e.g. both see
+    `_nan_alerted` False and both fire); with it, the others wait and every alert fires once.
+    """
+    if frame.f_code in _RULE_CODE:
+
+        def each_line(frame, event, arg):
+            if event == "line":
+                time.sleep(0)
+            return each_line
+
+        return each_line
+    return None
+
+
 @pytest.mark.parametrize("path", ["module", "run"])
 def test_eight_threads_logging_watched_metrics_fire_each_alert_exactly_once(path):
     run = tnb.init("watch-threads")
@@ -407,9 +429,9 @@ def test_eight_threads_logging_watched_metrics_fire_each_alert_exactly_once(path
 
     run.watch("hot", max_value=100.0)
     run.watch("bad")
-    run.watch("flat", nan=False, patience=1000, fn=count)
+    run.watch("flat", nan=False, patience=250, fn=count)
     log = tnb.log if path == "module" else run.log
-    per_thread = 400
+    per_thread = 100
     errors = []
     start = threading.Barrier(8)
 
@@ -424,18 +446,20 @@ def test_eight_threads_logging_watched_metrics_fire_each_alert_exactly_once(path
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter allows: races show up
+    threading.settrace(_yield_inside_watchers)  # and force a switch between any two lines of a rule
     try:
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
     finally:
+        threading.settrace(None)
         sys.setswitchinterval(interval)
     assert errors == []
     assert sorted(a["data"]["reason"] for a in stored(run)) == ["max_exceeded", "nan_inf", "stagnation"]
     stagnation = stored(run, reason=AlertReason.STAGNATION)[0]
-    # 3200 values of 1.0: the first sets the best, the 1000th non-improvement fires, once
-    assert stagnation["data"]["steps_without_improvement"] == 1000
+    # 800 values of 1.0: the first sets the best, the 250th non-improvement fires, once
+    assert stagnation["data"]["steps_without_improvement"] == 250
     assert len(calls) == 8 * per_thread
     assert sorted(calls) == list(range(8 * per_thread))
     assert run.should_stop() is True

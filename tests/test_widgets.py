@@ -13,6 +13,7 @@ import pytest
 
 import trackio_nb as tnb
 from tests.conftest import run_python
+from trackio_nb.errors import AmbiguousRun
 from trackio_nb.readers import LocalReader
 from trackio_nb.widgets import AlertStream, CompareChart, RunTable, page_html, show, static_state
 from trackio_nb.widgets.bundle import shared_bundle
@@ -261,13 +262,23 @@ def test_runs_in_other_processes_are_tailed(widgets, data_dir, manual):
 def test_duplicate_run_names_get_distinct_legend_labels(widgets, data_dir, manual):
     a = tnb.init("twins", name="same")
     tnb.log({"loss": 1.0})
+    tnb.alert("first twin")
     tnb.finish()
     b = tnb.init("twins", name="same")
     tnb.log({"loss": 2.0})
+    tnb.alert("second twin")
     tnb.finish()
     chart = CompareChart("twins", "loss")
     widgets.append(chart)
     assert sorted(s["run"] for s in chart.series) == sorted([f"same ({a.id})", f"same ({b.id})"])
+    # Picking a run by a name two runs share is an error naming their ids, never a silent merge.
+    for make in (lambda run: AlertStream("twins", run=run), lambda run: CompareChart("twins", "loss", runs=[run])):
+        with pytest.raises(AmbiguousRun, match=f"ids {a.id}, {b.id}"):
+            make("same")
+        widgets.append(make(b.id))
+    alerts, chart_b = widgets[-2:]
+    assert [(x["run_id"], x["title"]) for x in alerts.alerts] == [(b.id, "second twin")]
+    assert [s["run_id"] for s in chart_b.series] == [b.id]
 
 
 def test_stop_button_writes_a_stop_request(widgets, manual):

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
-from collections.abc import Mapping
 
 from .enums import parse_level
 from .storage.records import AlertRecord
+from .validation import check_alert_text, check_alert_title, encode_alert_data
 
 # ANSI colours per level, used only when stderr is a terminal.
 _COLOURS = {"info": "\033[36m", "warn": "\033[33m", "error": "\033[1;31m"}
@@ -16,40 +15,16 @@ _DIM = "\033[2m"
 _RESET = "\033[0m"
 
 
-def encode_data(data: object) -> str | None:
-    """`data` as strict JSON text; TypeError for anything that would not read back as itself."""
-    if data is None:
-        return None
-    if not isinstance(data, dict):
-        raise TypeError(f"alert data must be a dict (a JSON object) or None, got {type(data).__name__}")
-    _check_keys(data, "data")
-    try:
-        return json.dumps(data, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        # NaN/Infinity are not JSON: SQLite's json_extract (the reason filter) rejects them.
-        raise TypeError(f"alert data must be JSON-serialisable (no NaN or Infinity): {exc}") from None
-
-
-def _check_keys(value: object, path: str) -> None:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError(f"alert {path} has a non-string key {key!r}: JSON object keys are strings")
-            _check_keys(item, f"{path}[{key!r}]")
-    elif isinstance(value, (list, tuple)):
-        for index, item in enumerate(value):
-            _check_keys(item, f"{path}[{index}]")
-
-
 def make_alert(title: object, text: object, level: object, data: object, step: int | None) -> AlertRecord:
-    """Validate `alert()` arguments; TypeError/ValueError name the bad one."""
-    if not isinstance(title, str):
-        raise TypeError(f"alert title must be a string, got {type(title).__name__}")
-    if not title.strip():
-        raise ValueError("alert title must not be empty")
-    if text is not None and not isinstance(text, str):
-        raise TypeError(f"alert text must be a string or None, got {type(text).__name__}")
-    return AlertRecord(time.time(), step, parse_level(level), title, text, encode_data(data))
+    """Validate `alert()` arguments (trackio_nb.validation); InvalidValue names the bad one."""
+    return AlertRecord(
+        time.time(),
+        step,
+        parse_level(level),
+        check_alert_title(title),
+        check_alert_text(text),
+        encode_alert_data(data),
+    )
 
 
 def format_line(run_name: str, alert: AlertRecord, *, colour: bool) -> str:

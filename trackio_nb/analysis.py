@@ -14,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from .enums import AlertLevel, RunStatus
-from .errors import InvalidValue
+from .errors import InvalidValue, MetricNotFound
 from .presentation import iso_utc, select_run_ids
 from .readers import Reader
 
@@ -80,8 +80,8 @@ def best(
     ranked = rank(runs, finals, metric, direction)
     if ranked.is_empty():
         if metric not in reader.metrics(project):
-            raise LookupError(f"project {project!r} has no metric {metric!r}")
-        raise LookupError(
+            raise MetricNotFound(f"project {project!r} has no metric {metric!r}")
+        raise MetricNotFound(
             f"no finished run of project {project!r} logged {metric!r}"
             " (running and failed runs are left out unless include-all is asked)"
         )
@@ -98,7 +98,7 @@ def best(
     ]
     top = ranking[0]
     if top["value"] is None or top["value"] != top["value"]:
-        raise LookupError(f"no run of project {project!r} has a numeric {mode} value of {metric!r} (all NaN)")
+        raise MetricNotFound(f"no run of project {project!r} has a numeric {mode} value of {metric!r} (all NaN)")
     return {
         "project": project,
         "metric": metric,
@@ -143,7 +143,7 @@ def compare(
     if metrics is not None:
         missing = [m for m in metrics if m not in present]
         if missing:
-            raise LookupError(f"no compared run of project {project!r} logged metric {missing[0]!r}")
+            raise MetricNotFound(f"no compared run of project {project!r} logged metric {missing[0]!r}")
         names = list(dict.fromkeys(metrics))
     else:
         names = sorted(present)
@@ -178,7 +178,7 @@ def summary(reader: Reader, project: str, metric: str | None = None) -> dict[str
     runs = reader.runs(project)
     finals = reader.final_values(project, None, None if metric is None else [metric], "last")
     if metric is not None and finals.is_empty():
-        raise LookupError(f"project {project!r} has no metric {metric!r}")
+        raise MetricNotFound(f"project {project!r} has no metric {metric!r}")
     alerts = reader.alerts(project)
     per_run = dict(alerts.group_by("run_id").len().iter_rows())
     per_level = dict(alerts.group_by("level").len().iter_rows())

@@ -23,7 +23,7 @@ def check_alert_filters(level: object, reason: object, after_id: object) -> tupl
         reason = check_choice("reason", reason if not isinstance(reason, str) else str(reason), REASONS)
     if after_id is not None:
         if isinstance(after_id, bool) or not isinstance(after_id, int):
-            raise TypeError(f"after_id must be an integer, got {type(after_id).__name__}")
+            raise InvalidValue(f"after_id must be an integer, got {type(after_id).__name__}")
         if after_id < 0:
             raise InvalidValue(f"after_id must be >= 0, got {after_id}")
     return level, reason, after_id

@@ -14,8 +14,6 @@ from typing import Protocol
 
 from .storage.records import AlertRecord, LogEntry, MediaRecord
 
-RESUME_MODES = ("never", "allow", "must")
-
 
 @dataclass(slots=True)
 class RunSpec:
@@ -67,8 +65,14 @@ class Backend(Protocol):
     def stop_requested(self) -> bool:
         """True once someone asked this run to stop (writer thread)."""
 
-    def close(self) -> None:
-        """Release connections; no further calls follow."""
+    def closing(self) -> None:
+        """The run is ending (called before the writer's last flush): store what comes next quickly."""
+
+    def keep_rejected(self, rows: list, error: str) -> str:
+        """Keep rows storage refused for good ((kind, record, error) each); returns where they went."""
+
+    def close(self, deadline: float | None = None) -> None:
+        """Release connections, giving up on unsent data at `deadline` (time.monotonic()); no calls follow."""
 
     def describe_pending(self) -> str:
         """Where unsent data stays when the writer could not finish (for the exit message)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import analysis
 from .api import check_alert_filters
+from .errors import InvalidValue, RunNotFound
 from .presentation import alert_dicts, dumps, iso_utc, require_metric, resolve_run
 from .readers import Reader
 
@@ -142,7 +143,7 @@ def history(
     from .reports.downsample import downsample
 
     if isinstance(max_points, bool) or not isinstance(max_points, int):
-        raise TypeError(f"max_points must be an integer, got {type(max_points).__name__}")
+        raise InvalidValue(f"max_points must be an integer, got {type(max_points).__name__}")
     downsample(np.zeros(0), np.zeros(0), max_points)  # its rule on max_points, checked before any read
     row = _run_row(reader, project, run)
     names = reader.metrics(project, [row["id"]])
@@ -173,7 +174,7 @@ def stop_run(reader: Reader, project: str, run: str) -> dict[str, Any]:
     """Ask a run to stop: its `should_stop()` turns True."""
     row = _run_row(reader, project, run)
     if not reader.stop(project, row["id"]):
-        raise LookupError(f"project {project!r} has no run with id {row['id']!r}")
+        raise RunNotFound(f"project {project!r} has no run with id {row['id']!r}")
     return {
         "project": project,
         "run": row["name"],
@@ -222,7 +223,7 @@ def get_media(reader: Reader, project: str, run: str, key: str, step: int | None
         frame = frame.filter(frame["step"] == step)
     if frame.is_empty():
         at = "" if step is None else f" at step {step}"
-        raise LookupError(f"run {row['name']!r} (id {row['id']}) has no media {key!r}{at}")
+        raise InvalidValue(f"run {row['name']!r} (id {row['id']}) has no media {key!r}{at}")
     found = frame.row(frame.height - 1, named=True)
     if found["file"] is not None:
         data = reader.media_file(project, found["file"])

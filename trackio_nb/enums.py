@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from .errors import InvalidValue
+
 
 class _StrEnum(str, Enum):
     def __str__(self) -> str:
@@ -26,6 +28,7 @@ class AlertReason(_StrEnum):
     SPIKE = "spike"
     STAGNATION = "stagnation"
     CUSTOM = "custom"
+    DATA_LOSS = "data_loss"  # rows storage refused: counts and the first error in `data`
 
 
 class RunStatus(_StrEnum):
@@ -49,5 +52,5 @@ def parse_level(level: object) -> str:
         lowered = level.lower()
         if lowered in LEVEL_ORDER:
             return lowered
-        raise ValueError(f"level must be one of info, warn, error, got {level!r}")
-    raise TypeError(f"level must be an AlertLevel or a string, got {type(level).__name__}")
+        raise InvalidValue(f"level must be one of info, warn, error, got {level!r}")
+    raise InvalidValue(f"level must be an AlertLevel or a string, got {type(level).__name__}")

@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import MissingExtra
+from .errors import InvalidValue, MissingExtra
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 TEMPLATE_NAME = "trackio_nb_export.html.j2"
@@ -108,12 +108,12 @@ def export_notebook(
 
     source = Path(src)
     if source.suffix != ".ipynb":
-        raise ValueError(f"{str(source)!r} is not a notebook (.ipynb)")
+        raise InvalidValue(f"{str(source)!r} is not a notebook (.ipynb)")
     if not source.is_file():
         raise FileNotFoundError(f"no notebook at {str(source)!r}")
     target = Path(dest) if dest is not None else source.with_suffix(".html")
     if target.is_dir():
-        raise ValueError(f"{str(target)!r} is a directory; give a file name such as notebook.html")
+        raise InvalidValue(f"{str(target)!r} is a directory; give a file name such as notebook.html")
     nb = nbformat.read(source, as_version=4)
     if execute:
         nb = execute_notebook(nb, source.parent.resolve())

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
+from .errors import InvalidValue, RunNotFound
 from .storage import ProjectNotFound, connect, data_dir, project_path, queries
 from .storage.media_files import check_name, media_dir
 from .storage.paths import project_names
@@ -81,10 +82,9 @@ class LocalReader:
             if _file_identity(path) == self._files[project]:
                 return conn
             self._forget(project)  # the project was deleted (and perhaps created again) since
-        try:
-            conn = connect(path)
-        except ProjectNotFound:
-            raise ProjectNotFound(f"no project named {project!r} in {self.root}") from None
+        if not path.exists():
+            raise ProjectNotFound(f"no project named {project!r} in {self.root}")
+        conn = connect(path)  # a file that is not a trackio_nb database: ProjectNotFound naming it
         self._conns[project], self._files[project] = conn, _file_identity(path)
         return conn
 
@@ -131,7 +131,7 @@ class LocalReader:
     def history(self, project: str, run_id: str, metrics: list[str] | None = None) -> pl.DataFrame:
         _, keys = self._keys(project, [run_id])
         if not keys:
-            raise LookupError(f"project {project!r} has no run with id {run_id!r}")
+            raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
         return queries.history(self._conn(project), keys[0], metrics)
 
     def alerts(
@@ -161,11 +161,11 @@ class LocalReader:
         return media_dir(project_path(project, self.root)) / check_name(name)
 
     def media_file(self, project: str, name: str) -> bytes:
-        """The bytes of one media file; LookupError when the project does not hold it."""
+        """The bytes of one media file; InvalidValue when the project does not hold it."""
         try:
             return self.media_path(project, name).read_bytes()
         except FileNotFoundError:
-            raise LookupError(f"project {project!r} has no media file {name!r}") from None
+            raise InvalidValue(f"project {project!r} has no media file {name!r}") from None
 
     def stop(self, project: str, run_id: str) -> bool:
         from .storage.writes import request_stop

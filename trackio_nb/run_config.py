@@ -20,6 +20,7 @@ from os import PathLike
 from typing import Any
 
 from .errors import InvalidValue
+from .validation import check_config_value
 
 _MISSING = object()
 _NOT_CONVERTED = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType)
@@ -104,12 +105,8 @@ def storable(key: str, value: object) -> object:
 
 
 def _check_storable(key: str, value: object) -> None:
-    # The one call site for the final "can this be stored" rule. trackio_nb/validation.py
-    # (trust) owns that rule; until it lands, JSON with NaN/±Inf kept is the rule.
-    try:
-        json.dumps(value, allow_nan=True)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise InvalidValue(f"cannot store config[{key!r}]: {exc}") from None
+    # The one call site for the final "can this be stored" rule, owned by trackio_nb.validation.
+    check_config_value(key, value)
 
 
 def initial_config(config: object) -> dict[str, Any]:

@@ -16,12 +16,15 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .backend import RESUME_MODES, RunSpec
+from .backend import RunSpec
 from .enums import AlertLevel, RunStatus
+from .errors import InvalidValue
 from .run_config import initial_config
 from .storage.paths import validate_project
+from .storage.records import RESUME_MODES
 from .storage.status import HOST
 from .tracked_run import Run
+from .validation import check_label
 
 _current: Run | None = None
 # Called with every run init() starts; live views (trackio_nb.widgets, when imported) add
@@ -74,14 +77,14 @@ def init(
     """
     global _current
     validate_project(project)
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise ValueError(f"run name must be a non-empty string, got {name!r}")
-    if group is not None and not isinstance(group, str):
-        raise TypeError(f"group must be a string, got {type(group).__name__}")
+    if name is not None:
+        check_label(name, "run name")
+    if group is not None:
+        check_label(group, "group")
     if resume not in RESUME_MODES:
-        raise ValueError(f"resume must be one of {', '.join(RESUME_MODES)}, got {resume!r}")
-    if resume == "must" and name is None:
-        raise ValueError("resume='must' needs the name of the run to resume")
+        raise InvalidValue(f"resume must be one of {', '.join(RESUME_MODES)}, got {resume!r}")
+    if resume in ("must", "force") and name is None:
+        raise InvalidValue(f"resume={resume!r} needs the name of the run to resume")
     config = initial_config(config)
     webhook = _check_webhook(webhook_url, webhook_min_level)
     previous = _current

@@ -14,15 +14,21 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-from . import values as _values
+from . import validation as _validation
 from .alerts import announce, make_alert
 from .backend import Backend, RunIdentity
-from .enums import END_STATUSES, LEVEL_ORDER, AlertLevel, RunStatus
+from .enums import END_STATUSES, LEVEL_ORDER, AlertLevel, AlertReason, RunStatus
+from .errors import InvalidValue
 from .run_config import Config
 from .writer import ConfigUpdate, Writer
 
-FINISH_TIMEOUT_S = 30.0
+_MAX_STEP = _validation.MAX_STEP
+# finish() returns within FINISH_BUDGET_S whatever the writer's state: the writer gets
+# FINISH_TIMEOUT_S to store what is queued, the status write and the backend's close share the rest.
+FINISH_BUDGET_S = 4.5
+FINISH_TIMEOUT_S = 3.0
 FAIL_FLUSH_DEADLINE_S = 2.0
+_RUNNING = RunStatus.RUNNING.value  # a plain str: log() compares it on every call (an enum member costs ~0.2 us)
 
 
 class Run:
@@ -52,21 +58,28 @@ class Run:
         # Set by compat and the framework integrations: a clean interpreter exit finishes this run
         # (`finished`, as trackio does) instead of failing it. Exceptions and SIGTERM still fail it.
         self.finish_at_exit = False
-        self._writer = Writer(backend, self._on_stop_request, label=self.id)
+        self._writer = Writer(
+            backend, self._on_stop_request, label=self.id, on_loss=self._on_loss, is_loss_alert=_is_loss_alert
+        )
+        if hasattr(backend, "on_loss"):  # a remote backend reports batches the server refused (HTTP 4xx)
+            backend.on_loss = self._writer.report_loss
 
     # -- writing ---------------------------------------------------------------------------
 
     def log(self, metrics: Mapping[str, object], step: int | None = None) -> None:
         """Queue one step of metrics (floats, ints, NumPy/0-d tensor scalars, or JSON-able values)."""
-        if self.status != RunStatus.RUNNING:
+        if self.status != _RUNNING:
             raise RuntimeError(f"run {self.name!r} is {self.status}; call trackio_nb.init() to start a new run")
-        numbers, texts = _values.split(metrics, self._known_keys)
-        if step is not None and (type(step) is not int or step < 0):
-            step = _check_step(step)
-        lock = self._lock  # acquire/release: a third of `with lock:` on CPython 3.11; nothing below raises
+        numbers, texts = _validation.split(metrics, self._known_keys)
+        if step is not None and (type(step) is not int or step < 0 or step > _MAX_STEP):
+            step = _validation.check_step(step)
+        lock = self._lock  # acquire/release: a third of `with lock:` on CPython 3.11
         lock.acquire()
         if step is None:
             step = self._next_step
+            if step > _MAX_STEP:
+                lock.release()
+                raise _validation.automatic_step_overflow(step)
         if step >= self._next_step:
             self._next_step = step + 1
         self._last_step = step
@@ -187,20 +200,32 @@ class Run:
     # -- ending ----------------------------------------------------------------------------
 
     def finish(self, status: str = "finished") -> None:
-        """Store everything queued, then mark the run `finished` (or `failed`)."""
+        """Store everything queued, then mark the run `finished` (or `failed`).
+
+        Returns within FINISH_BUDGET_S whatever the writer's state. A run that lost anything
+        (rows refused by storage, or still queued at the deadline) is recorded `failed`.
+        """
         if status not in END_STATUSES:
-            raise ValueError(f"status must be 'finished' or 'failed', got {status!r}")
+            raise InvalidValue(f"status must be 'finished' or 'failed', got {status!r}")
         with self._end_lock:
             if self.status != RunStatus.RUNNING:
                 return
+            start = time.monotonic()
             if status == RunStatus.FAILED:
-                self._fail_locked(FINISH_TIMEOUT_S)
+                self._fail_locked(FINISH_TIMEOUT_S, start)
             else:
                 self.status = status
+                self._backend.closing()
                 left = self._writer.close(FINISH_TIMEOUT_S)
                 self._report_left(left)
-                self._backend.set_status(status, time.time(), durable=True)
-                self._release()
+                if left or self._writer.lost_rows:
+                    self.status = "failed"
+                    _say(
+                        f"trackio_nb: run {self.name!r} is recorded as failed, not finished:"
+                        f" {self._writer.lost_rows + left} row(s) were not stored (see above)"
+                    )
+                self._record_status(self.status)
+                self._release(start)
         for listener in self._end_listeners:
             listener(self)
 
@@ -208,14 +233,38 @@ class Run:
         """The failure path (exception, SIGTERM, exit without finish): status first, 2 s flush."""
         with self._end_lock:
             if self.status == RunStatus.RUNNING:
-                self._fail_locked(FAIL_FLUSH_DEADLINE_S)
+                self._fail_locked(FAIL_FLUSH_DEADLINE_S, time.monotonic())
 
-    def _fail_locked(self, deadline: float) -> None:
+    def _fail_locked(self, deadline: float, start: float) -> None:
         self.status = RunStatus.FAILED.value
-        self._backend.set_status(RunStatus.FAILED.value, time.time(), durable=True)
+        self._record_status("failed")  # before the flush: durable even if the flush never ends
+        self._backend.closing()
         left = self._writer.close(deadline)
         self._report_left(left)
-        self._release()
+        self._release(start)
+
+    def _record_status(self, status: str) -> None:
+        try:
+            self._backend.set_status(status, time.time(), durable=True)
+        except Exception as exc:  # noqa: BLE001  (the run is ending: say it, never hang or raise here)
+            _say(f"trackio_nb: run {self.name!r}: could not record status {status!r} ({type(exc).__name__}: {exc})")
+
+    def _on_loss(self, loss) -> None:
+        """Rows were refused for good (writer thread): an ERROR alert, unless only such alerts were refused."""
+        if loss.only_loss_alerts:
+            return  # the DATA_LOSS alert itself could not be stored: the writer said so on stderr
+        data = {
+            "reason": AlertReason.DATA_LOSS.value,
+            "rows": loss.total,
+            "logs": loss.logs,
+            "alerts": loss.alerts,
+            "media": loss.media,
+            "config": loss.config,
+            "first_error": loss.first_error,
+            "kept_in": loss.kept_in,
+        }
+        title = f"data loss: {loss.total} row(s) could not be stored"
+        self._raise_alert(title, f"{loss.first_error}; kept in {loss.kept_in}", AlertLevel.ERROR, data, self._last_step)
 
     def _report_left(self, left: int) -> None:
         if left:
@@ -225,9 +274,9 @@ class Run:
                 file=sys.stderr,
             )
 
-    def _release(self) -> None:
+    def _release(self, start: float) -> None:
         if not self._writer.alive:
-            self._backend.close()
+            self._backend.close(deadline=start + FINISH_BUDGET_S)
 
     def __enter__(self) -> Run:
         return self
@@ -242,10 +291,11 @@ class Run:
         return f"<trackio_nb.Run project={self.project!r} name={self.name!r} id={self.id!r} status={self.status!r}>"
 
 
-def _check_step(step: object) -> int:
-    if isinstance(step, bool) or not hasattr(step, "__index__"):
-        raise ValueError(f"step must be an integer, got {type(step).__name__} {step!r}")
-    value = step.__index__()
-    if value < 0:
-        raise ValueError(f"step must be >= 0, got {value}")
-    return value
+def _is_loss_alert(alert) -> bool:
+    return alert.data is not None and f'"reason": "{AlertReason.DATA_LOSS.value}"' in alert.data
+
+
+def _say(message: str) -> None:
+    stream = sys.stderr
+    if stream is not None:
+        print(message, file=stream, flush=True)

@@ -17,8 +17,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .enums import AlertLevel, AlertReason
+from .errors import InvalidValue
 from .presentation import json_float, jsonable
-from .values import check_key
+from .validation import check_key
 
 MODES = ("min", "max")
 CUSTOM_ALERT_KEYS = frozenset({"title", "text", "level", "data", "stop"})
@@ -365,8 +366,8 @@ def _check_metric(metric: object) -> str:
         raise TypeError(f"metric must be a string, got {type(metric).__name__} {metric!r}")
     try:
         return check_key(metric)
-    except ValueError as exc:
-        raise ValueError(f"metric: {exc}") from None
+    except InvalidValue as exc:
+        raise InvalidValue(f"metric: {exc}") from None
 
 
 def _check_bool(name: str, value: object) -> bool:

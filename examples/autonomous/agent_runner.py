@@ -1,6 +1,6 @@
 """An agent loop that runs experiments with no person watching, through the trackio-nb CLI.
 
-    python examples/autonomous/agent_runner.py --project auto [--experiments lr_search,failure_recovery,live_monitor]
+    python examples/autonomous/agent_runner.py [--project autonomous] [--experiments lr_search,failure_recovery,live_monitor]
 
 Experiments (chosen by name):
   lr_search         train at several learning rates, ask `best` which won
@@ -10,6 +10,10 @@ Experiments (chosen by name):
 
 Every CLI call is `python -m trackio_nb ... --json` with this interpreter; every child's
 output is drained while it runs, so a chatty child can never block on a full pipe.
+Each invocation is one sweep: its runs share a new group (`sweep-<UTC time>`), are looked up
+by the ids their processes print, and the report covers that sweep's runs. So the demo can
+run again in the same data directory; `trackio-nb delete project --project autonomous --yes`
+starts over.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -64,6 +69,20 @@ class Child:
     def poll(self) -> int | None:
         return self.proc.poll()
 
+    def run_id(self, timeout: float = 60) -> str:
+        """The id of the run the child opened (its first stdout line, `run_id <id>`)."""
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.out:
+            if time.monotonic() > deadline or (self.poll() is not None and not self._readers[0].is_alive()):
+                raise RuntimeError(
+                    f"the simulator printed no run id: {bytes(self.err[-500:]).decode(errors='replace')}"
+                )
+            time.sleep(0.01)
+        first = bytes(self.out).split(b"\n", 1)[0].decode()
+        if not first.startswith("run_id "):
+            raise RuntimeError(f"the simulator's first line is not its run id: {first!r}")
+        return first.split()[1]
+
     def wait(self, timeout: float | None = None) -> int:
         code = self.proc.wait(timeout)
         for t in self._readers:
@@ -82,23 +101,29 @@ class Attempt:
     reasons: list[str] = field(default_factory=list)
 
 
-def train(project: str, name: str, lr: float, steps: int, *extra: str) -> Attempt:
+def simulate(project: str, sweep: str | None, name: str, lr: float, steps: int, *extra: str) -> Child:
+    """Start the simulator as a child process (one run of the sweep)."""
+    group = ["--group", sweep] if sweep else []
+    return Child([sys.executable, str(SIMULATOR), "--project", project, "--name", name, "--lr", repr(lr),
+                  "--steps", str(steps), *group, *extra])  # fmt: skip
+
+
+def train(project: str, name: str, lr: float, steps: int, *extra: str, sweep: str | None = None) -> Attempt:
     """Run the simulator to the end and read back what the tracker stored about it."""
-    child = Child([sys.executable, str(SIMULATOR), "--project", project, "--name", name, "--lr", repr(lr),
-                   "--steps", str(steps), *extra])  # fmt: skip
+    child = simulate(project, sweep, name, lr, steps, *extra)
     code = child.wait(timeout=600)
-    return describe(project, name, lr, code)
+    return describe(project, child.run_id(), lr, code)
 
 
-def describe(project: str, name: str, lr: float, code: int) -> Attempt:
-    run = cli("get", "run", "--project", project, "--run", name)
-    alerts = cli("list", "alerts", "--project", project, "--run", run["id"])["alerts"]
+def describe(project: str, run_id: str, lr: float, code: int) -> Attempt:
+    run = cli("get", "run", "--project", project, "--run", run_id)
+    alerts = cli("list", "alerts", "--project", project, "--run", run_id)["alerts"]
     reasons = sorted({a["data"]["reason"] for a in alerts if a["data"] and "reason" in a["data"]})
-    return Attempt(name, run["id"], lr, code, EXIT_MEANING.get(code, f"exit {code}"), run["status"], reasons)
+    return Attempt(run["run"], run_id, lr, code, EXIT_MEANING.get(code, f"exit {code}"), run["status"], reasons)
 
 
-def lr_search(project: str, lrs: list[float], steps: int) -> dict:
-    attempts = [train(project, f"search-lr{lr:g}", lr, steps) for lr in lrs]
+def lr_search(project: str, sweep: str, lrs: list[float], steps: int) -> dict:
+    attempts = [train(project, f"search-lr{lr:g}", lr, steps, sweep=sweep) for lr in lrs]
     best = cli("best", "--project", project, "--metric", "val/loss", "--direction", "min")
     # `best` considers finished runs only; keep the ones this search made.
     mine = {a.run_id for a in attempts}
@@ -107,17 +132,18 @@ def lr_search(project: str, lrs: list[float], steps: int) -> dict:
     return {
         "attempts": [asdict(a) for a in attempts],
         "best_run": winner["run"],
+        "best_run_id": winner["run_id"],
         "best_lr": winner["config"]["lr"],
         "best_value": winner["value"],
     }
 
 
-def failure_recovery(project: str, start_lr: float, steps: int, backoff: float, max_attempts: int) -> dict:
+def failure_recovery(project: str, sweep: str, start_lr: float, steps: int, backoff: float, max_attempts: int) -> dict:
     attempts: list[Attempt] = []
     lr = start_lr
     for i in range(max_attempts):
         used = lr  # the learning rate this attempt actually trains with (review S7)
-        attempt = train(project, f"recovery-{i}", used, steps)
+        attempt = train(project, f"recovery-{i}", used, steps, sweep=sweep)
         attempts.append(attempt)
         if attempt.exit_code == 0:
             break
@@ -130,12 +156,13 @@ def failure_recovery(project: str, start_lr: float, steps: int, backoff: float, 
     }
 
 
-def live_monitor(project: str, lr: float, steps: int, spike_at: int, poll_s: float = 0.2) -> dict:
-    cursor = cli("list", "alerts", "--project", project)["last_id"] or 0
-    name = "live-monitored"
-    child = Child([sys.executable, str(SIMULATOR), "--project", project, "--name", name, "--lr", repr(lr),
-                   "--steps", str(steps), "--sleep", "0.02", "--spike-at-step", str(spike_at),
-                   "--patience", str(steps)])  # fmt: skip
+def live_monitor(project: str, sweep: str, lr: float, steps: int, spike_at: int, poll_s: float = 0.2) -> dict:
+    cursor = (
+        cli("list", "alerts", "--project", project)["last_id"] if project in cli("list", "projects")["projects"] else 0
+    )
+    child = simulate(project, sweep, "live-monitored", lr, steps, "--sleep", "0.02", "--spike-at-step", str(spike_at),
+                     "--patience", str(steps))  # fmt: skip
+    run_id = child.run_id()
     seen: list[dict] = []
     stopped_for = None
     deadline = time.monotonic() + 300
@@ -143,7 +170,7 @@ def live_monitor(project: str, lr: float, steps: int, spike_at: int, poll_s: flo
         page = cli("list", "alerts", "--project", project, "--after-id", str(cursor))
         cursor = page["last_id"] or cursor
         for alert in page["alerts"]:
-            if alert["run"] != name:
+            if alert["run_id"] != run_id:
                 continue
             seen.append({"id": alert["id"], "step": alert["step"], "reason": (alert["data"] or {}).get("reason")})
             if stopped_for is None and (alert["data"] or {}).get("reason") == "spike":
@@ -151,7 +178,7 @@ def live_monitor(project: str, lr: float, steps: int, spike_at: int, poll_s: flo
                 stopped_for = alert["step"]
         time.sleep(poll_s)
     code = child.wait(timeout=60)
-    attempt = describe(project, name, lr, code)
+    attempt = describe(project, run_id, lr, code)
     return {"attempt": asdict(attempt), "alerts_seen": seen, "stopped_after_spike_at": stopped_for}
 
 
@@ -168,28 +195,46 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown experiment(s): {', '.join(unknown)}; choose from {', '.join(EXPERIMENTS)}")
     steps = 60 if args.quick else 300
-    decisions: dict[str, dict] = {}
+    sweep = "sweep-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    decisions: dict = {"project": args.project, "sweep": sweep}
     if "lr_search" in chosen:
-        decisions["lr_search"] = lr_search(args.project, [0.3, 0.1, 0.03, 0.01], steps)
+        decisions["lr_search"] = lr_search(args.project, sweep, [0.3, 0.1, 0.03, 0.01], steps)
     if "failure_recovery" in chosen:
-        decisions["failure_recovery"] = failure_recovery(args.project, 3.0, steps, backoff=0.5, max_attempts=5)
+        decisions["failure_recovery"] = failure_recovery(args.project, sweep, 3.0, steps, backoff=0.5, max_attempts=5)
     if "live_monitor" in chosen:
-        decisions["live_monitor"] = live_monitor(args.project, 0.1, 2000 if args.quick else 5000, spike_at=30)
+        decisions["live_monitor"] = live_monitor(args.project, sweep, 0.1, 2000 if args.quick else 5000, spike_at=30)
+    decisions["run_ids"] = sweep_run_ids(decisions)
     if args.report:
-        decisions["report"] = cli("report", "--project", args.project, "-o", args.report)
+        runs = ",".join(decisions["run_ids"])
+        title = f"{args.project}: {sweep}"
+        decisions["report"] = cli(
+            "report", "--project", args.project, "-o", args.report, "--runs", runs, "--title", title
+        )
     if args.json:
         print(json.dumps(decisions, indent=2))
         return 0
     _print_decisions(decisions)
-    print(cli("best", "--project", args.project, "--metric", "val/loss", json_out=False))
-    print(cli("summary", "--project", args.project, json_out=False))
+    print(cli("compare", "--project", args.project, "--runs", ",".join(decisions["run_ids"]), json_out=False))
     return 0
+
+
+def sweep_run_ids(decisions: dict) -> list[str]:
+    """The ids of the runs this invocation made, in the order it made them."""
+    ids = [
+        a["run_id"] for key in ("lr_search", "failure_recovery") if key in decisions for a in decisions[key]["attempts"]
+    ]
+    if "live_monitor" in decisions:
+        ids.append(decisions["live_monitor"]["attempt"]["run_id"])
+    return ids
 
 
 def _print_decisions(decisions: dict) -> None:
     if "lr_search" in decisions:
         d = decisions["lr_search"]
-        print(f"lr_search: best learning rate {d['best_lr']} (run {d['best_run']}, val/loss {d['best_value']:.4g})")
+        print(
+            f"lr_search: best learning rate {d['best_lr']} "
+            f"(run {d['best_run']}, id {d['best_run_id']}, val/loss {d['best_value']:.4g})"
+        )
     if "failure_recovery" in decisions:
         d = decisions["failure_recovery"]
         for a in d["attempts"]:

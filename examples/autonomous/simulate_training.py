@@ -32,6 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--project", required=True)
     p.add_argument("--name", default=None)
+    p.add_argument("--group", default=None, help="the sweep this run belongs to")
     p.add_argument("--lr", type=float, required=True)
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
@@ -68,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("x" * args.stderr_bytes + "\n")
         sys.stderr.flush()
     rng = random.Random(args.seed)
-    run = tnb.init(args.project, args.name, config={"lr": args.lr, "steps": args.steps, "seed": args.seed})
+    run = tnb.init(
+        args.project, args.name, group=args.group, config={"lr": args.lr, "steps": args.steps, "seed": args.seed}
+    )
+    print(f"run_id {run.id}", flush=True)  # the launcher looks the run up by this id, never by its name
     tnb.watch("train/loss", nan=True, max_value=args.max_loss, spike_factor=3.0, window=10)
     tnb.watch("val/loss", nan=True, patience=args.patience, mode="min", min_delta=1e-4)
     best_val = math.inf

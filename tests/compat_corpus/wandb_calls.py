@@ -54,10 +54,16 @@ with contextlib.redirect_stderr(stderr):
         wandb.log({"train_loss": 1.0 / (step + 1)}, commit=False)
         wandb.log({"lr": 0.1 * (step + 1)}, commit=False)
         wandb.log({"val_acc": [0.5, 0.8, 0.7, 0.6][step]})
+    table = wandb.Table(columns=["x", "y"], data=[[1, 2]])
+    table.add_data(3, 4)
+    try:
+        table.add_data(5)
+    except ValueError as exc:
+        obs["add_data_error"] = str(exc)
     wandb.log(
         {
             "hist": wandb.Histogram(np.arange(10)),
-            "table": wandb.Table(columns=["x", "y"], data=[[1, 2]]),
+            "table": table,
             "img": wandb.Image(np.ones((2, 2, 3), dtype=np.uint8) * 255, caption="white"),
         }
     )
@@ -93,6 +99,7 @@ with contextlib.redirect_stderr(stderr):
 
     wandb.init(project="wandb-corpus", name="left-open")
     wandb.log({"z": 3})
+    wandb.log({"pending": 4}, commit=False)  # never committed: stored at the clean exit
 obs["notices"] = stderr.getvalue().count("wandb.watch()")
 obs["cwd_files"] = sorted(os.listdir("."))
 print("OBS " + json.dumps(obs))

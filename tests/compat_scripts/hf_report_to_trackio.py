@@ -6,6 +6,7 @@ evaluate, predict, then exit without finishing the run (as Transformers leaves i
 "raise": TrackioNbCallback; the model raises at step 3 and the script dies of it.
 "ipython": as "raise", but train() runs in an IPython cell (the process lives on); then a
 compat run and an unrelated failing cell, and a clean exit.
+"wandb": as "report", with report_to="wandb" after trackio_nb.compat.install("wandb").
 argv[2]: output_dir.
 """
 
@@ -15,12 +16,13 @@ import torch
 
 import trackio_nb.compat
 
-trackio_nb.compat.install("trackio")
+MODE = sys.argv[1]
+trackio_nb.compat.install("wandb" if MODE == "wandb" else "trackio")
 
 from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments  # noqa: E402
 
 torch.manual_seed(0)
-MODE = sys.argv[1]
+REPORT = MODE in ("report", "wandb")
 
 
 class Data(torch.utils.data.Dataset):
@@ -53,16 +55,16 @@ class NanAfter(BertForSequenceClassification):
 config = BertConfig(
     vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, num_labels=2
 )
-model = (BertForSequenceClassification if MODE == "report" else NanAfter)(config)
+model = (BertForSequenceClassification if REPORT else NanAfter)(config)
 args = TrainingArguments(
     output_dir=sys.argv[2],
     project="hf-compat",
     run_name=f"{MODE}-run",
-    report_to="trackio" if MODE == "report" else "none",
+    report_to={"report": "trackio", "wandb": "wandb"}.get(MODE, "none"),
     logging_nan_inf_filter=False,
     per_device_train_batch_size=4,
     per_device_eval_batch_size=4,
-    num_train_epochs=2 if MODE == "report" else 5,
+    num_train_epochs=2 if REPORT else 5,
     logging_steps=1,
     eval_strategy="epoch",
     save_strategy="no",
@@ -73,7 +75,7 @@ args = TrainingArguments(
     remove_unused_columns=False,
 )
 callbacks = []
-if MODE != "report":
+if not REPORT:
     from trackio_nb.integrations.transformers import TrackioNbCallback
 
     callbacks.append(TrackioNbCallback(watch={"loss": dict(nan=True)}))
@@ -95,7 +97,7 @@ if MODE == "ipython":
     sys.exit(0)
 trainer.train()
 print("GLOBAL_STEP", trainer.state.global_step)
-if MODE == "report":
+if REPORT:
     trainer.evaluate()
     trainer.predict(Data(8))
 import json  # noqa: E402

@@ -1,6 +1,7 @@
 """Lightning fit + validate on a 2-layer module with random tensors, logged by TrackioNbLogger.
 
-argv[1] = "ok": fit 2 epochs then validate; "raise": the training step raises at batch 3.
+argv[1] = "ok": fit 2 epochs then validate; "raise": the training step raises at batch 3;
+"nan": the loss turns NaN at step 2, a NaN watcher and TrackioNbStopping end fit early.
 """
 
 import sys
@@ -9,7 +10,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from trackio_nb.integrations.lightning import TrackioNbLogger
+from trackio_nb.integrations.lightning import TrackioNbLogger, TrackioNbStopping
 
 MODE = sys.argv[1]
 torch.manual_seed(0)
@@ -26,6 +27,8 @@ class Tiny(L.LightningModule):
             raise RuntimeError("boom in training_step")
         x, y = batch
         loss = nn.functional.mse_loss(self.net(x), y)
+        if MODE == "nan" and self.global_step >= 2:
+            loss = loss * float("nan")
         self.log("train_loss", loss)
         return loss
 
@@ -40,10 +43,12 @@ class Tiny(L.LightningModule):
 x = torch.randn(32, 4)
 data = torch.utils.data.TensorDataset(x, x.sum(dim=1, keepdim=True))
 loader = torch.utils.data.DataLoader(data, batch_size=8)
-logger = TrackioNbLogger("lightning-compat", "tiny", config={"dataset": "random"})
+watch = {"train_loss": dict(nan=True)} if MODE == "nan" else None
+logger = TrackioNbLogger("lightning-compat", "tiny", config={"dataset": "random"}, watch=watch)
 trainer = L.Trainer(
     max_epochs=2,
     logger=logger,
+    callbacks=[TrackioNbStopping()],
     log_every_n_steps=1,
     accelerator="cpu",
     enable_progress_bar=False,

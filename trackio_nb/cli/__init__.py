@@ -1,7 +1,8 @@
 """`trackio-nb`: the command line for people at a terminal and for agents running experiments.
 
 `main(argv)` parses, runs one command and returns the exit code: 0 on success, 1 for bad
-input or data (one line on stderr), 2 for bad usage. Only what the command needs is
+input or data (a `trackio_nb.errors` error: one line on stderr), 2 for bad usage, 70 for a
+bug (any other exception: its traceback on stderr). Only what the command needs is
 imported: `--help` loads argparse alone; queries load the readers (Polars) and nothing of
 the widgets, reports or server.
 """
@@ -14,32 +15,24 @@ from .errors import CliError, UsageError
 
 PROG = "trackio-nb"
 FEATURE_COMMANDS = ("report", "export", "serve", "sync", "mcp", "migrate", "push")
+EXIT_BUG = 70  # EX_SOFTWARE: an exception that is not one of trackio_nb.errors
 
 
 def input_error_message(exc: BaseException, project: str | None = None, remote: bool = False) -> str | None:
-    """The one-line message for an error caused by input or data, or None for a bug (CLI and MCP)."""
+    """The one-line message for an error trackio_nb raised on purpose (or the environment
+    caused: a file that cannot be written, a locked or failing disk), or None for a bug
+    (CLI and MCP). `project` and `remote` are kept for callers; the rule does not need them."""
     import sqlite3
 
     from ..errors import TrackioNbError
 
-    if isinstance(exc, sqlite3.Error):
-        where = f"project {project!r}" if project else "the database"
-        return f"cannot read {where}: {exc}"
-    if isinstance(exc, (TrackioNbError, LookupError, ValueError, OSError)) or (remote and isinstance(exc, TypeError)):
+    if isinstance(exc, TrackioNbError):
         return str(exc) or type(exc).__name__
-    httpx = sys.modules.get("httpx")
-    if httpx is not None and isinstance(exc, httpx.HTTPError):
-        return f"tracking server: {exc}"
-    if type(exc).__module__.startswith("trackio_nb.remote"):
+    if isinstance(exc, OSError):
         return str(exc) or type(exc).__name__
+    if isinstance(exc, sqlite3.OperationalError):
+        return f"cannot read the database: {exc}"
     return None
-
-
-def _input_error(exc: BaseException, args) -> str | None:
-    import os
-
-    remote = bool(getattr(args, "server", None) or os.environ.get("TRACKIO_NB_SERVER"))
-    return input_error_message(exc, getattr(args, "project", None), remote)
 
 
 def _fail(message: str, code: int) -> int:
@@ -78,7 +71,6 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(argv)
-    args = None
     try:
         try:
             args = parser.parse_args(argv)
@@ -102,10 +94,14 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as exc:
-        message = _input_error(exc, args)
-        if message is None:
-            raise
+    except Exception as exc:  # noqa: BLE001  (a bug is re-shown with its traceback, exit 70)
+        message = input_error_message(exc)
+        if message is None:  # a bug: never disguised as bad input
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+            print(f"{PROG}: internal error (a bug in trackio_nb; please report it)", file=sys.stderr)
+            return EXIT_BUG
         return _fail(message, 1)
 
 

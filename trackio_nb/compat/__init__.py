@@ -43,6 +43,10 @@ def install(name: str) -> ModuleType:
     sys.modules[name] = module
     for sub in submodules:
         sys.modules[f"{name}.{sub}"] = import_module(f"{target}.{sub}")
+    if name == "wandb":  # `from wandb.sdk.lib.config_util import ConfigError` (Transformers)
+        for package in ("wandb.sdk", "wandb.sdk.lib"):
+            sys.modules.setdefault(package, ModuleType(package, "wandb internals: only config_util is offered"))
+        sys.modules["wandb.sdk.lib.config_util"] = import_module("trackio_nb.compat.wandb_sdk")
     return module
 
 
@@ -51,7 +55,7 @@ def uninstall(name: str) -> None:
     target, submodules = _PACKAGES[name]
     if sys.modules.get(name) is sys.modules.get(target):
         del sys.modules[name]
-        for sub in submodules:
+        for sub in (*submodules, "sdk", "sdk.lib", "sdk.lib.config_util"):
             sys.modules.pop(f"{name}.{sub}", None)
 
 

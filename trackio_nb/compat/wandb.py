@@ -8,7 +8,9 @@ W&B's servers. docs/compat.md lists every difference and its reason.
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
 from pathlib import Path
@@ -42,6 +44,9 @@ class Summary(MutableMapping):
 
     def _observe(self, metrics: Mapping[str, Any]) -> None:
         rules = self._run._summary_rules
+        if not rules:  # no define_metric(summary=...): the summary is each key's last value
+            self._values.update(metrics)
+            return
         for key, value in metrics.items():
             mode = rules.get(key, "last")
             if mode == "none":
@@ -122,6 +127,10 @@ class Run:
 
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
         """Log `data`; with commit=False it is kept and merged into the next committed call."""
+        if commit is not False and not self._pending and step is None:  # the usual call: log it as it is
+            self._run.log(data)
+            self.summary._observe(data)
+            return
         if not isinstance(data, Mapping):
             raise TypeError(f"log() takes a dict, got {type(data).__name__}")
         self._pending.update(data)
@@ -186,6 +195,14 @@ class Run:
 
     def save(self, glob_str: str | Path, base_path: str | Path | None = None, policy: str = "live") -> list[str]:
         return save(glob_str, base_path, policy)
+
+    @property
+    def url(self) -> None:
+        """No web page: the run is in trackio_nb's widgets, CLI and reports."""
+        return None
+
+    def _label(self, **labels: Any) -> None:
+        """wandb's integration tag (Transformers calls it); nothing to record."""
 
     def watch(self, *args: Any, **kwargs: Any) -> None:
         watch(*args, **kwargs)
@@ -310,7 +327,20 @@ def init(
         run._flush_pending()
     core = _session.init(project, name, config=items, group=group, resume=resume, dir=dir)
     run = Run(adopt(core), tags=tuple(tags or ()), notes=notes, job_type=job_type)
+    global _exit_hook
+    if not _exit_hook:  # registered after trackio_nb's own exit hook, so it runs before it
+        atexit.register(_commit_pending_at_exit)
+        _exit_hook = True
     return run
+
+
+_exit_hook = False
+
+
+def _commit_pending_at_exit() -> None:
+    """Values logged with commit=False and never committed are stored at exit, as wandb does."""
+    if isinstance(run, Run) and run._run.pid == os.getpid():
+        run._flush_pending()
 
 
 def _current(call: str) -> Run | _DisabledRun:
@@ -350,6 +380,14 @@ def save(glob_str: str | Path, base_path: str | Path | None = None, policy: str 
     return [str(p) for p in copies]
 
 
+def termwarn(message: str, repeat: bool = True) -> None:
+    """wandb's warning line on stderr (Transformers calls it); `repeat=False` says it once."""
+    if repeat:
+        print(f"wandb: WARNING {message}", file=sys.stderr)
+    else:
+        notice_once(f"termwarn:{message}", message)
+
+
 def login(*args: Any, **kwargs: Any) -> bool:
     """Nothing to log in to: trackio_nb stores runs locally (or on a trackio-nb server)."""
     notice_once("login", "wandb.login(): nothing to log in to, runs are stored by trackio_nb")
@@ -372,11 +410,37 @@ def __getattr__(name: str) -> Any:
         if current is None:
             raise AttributeError("wandb.summary: no current run; call wandb.init() first")
         return current.summary
+    if name in ("Table", "Image"):
+        globals().update(_wandb_media())
+        return globals()[name]
     if name in _MEDIA:
         from .. import media
 
         return getattr(media, name)
     raise AttributeError(f"module 'wandb' (trackio_nb compat) has no attribute {name!r}")
+
+
+def _wandb_media() -> dict[str, type]:
+    """trackio_nb's Table and Image with wandb's extras: `Table.add_data(...)`, `Image(..., mode=)`."""
+    from .. import media
+
+    class Table(media.Table):
+        """wandb.Table: also `add_data(*cells)` appending one row."""
+
+        def add_data(self, *cells: Any) -> None:
+            if len(cells) != len(self.columns):
+                raise ValueError(f"add_data() takes {len(self.columns)} cells (one per column), got {len(cells)}")
+            self.data.append(list(cells))
+
+    class Image(media.Image):
+        """wandb.Image(data_or_path, mode=None, caption=None): `mode` converts a PIL image first."""
+
+        def __init__(self, data_or_path: Any, mode: str | None = None, caption: str | None = None) -> None:
+            if mode is not None and hasattr(data_or_path, "convert"):
+                data_or_path = data_or_path.convert(mode)
+            super().__init__(data_or_path, caption=caption)
+
+    return {"Table": Table, "Image": Image}
 
 
 __all__ = [
@@ -391,5 +455,6 @@ __all__ = [
     "login",
     "run",
     "save",
+    "termwarn",
     "watch",
 ]

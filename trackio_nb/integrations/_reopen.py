@@ -12,7 +12,7 @@ from ..tracked_run import Run
 
 
 class FrameworkRun:
-    """Holds the run a callback or logger writes to; every run it opens finishes at a clean exit."""
+    """Holds the run a callback or logger writes to; the runs it opens finish at a clean exit."""
 
     def __init__(
         self,
@@ -34,16 +34,17 @@ class FrameworkRun:
         """The current run when one is running (started by the user, or by report_to="trackio"),
         else a new one (or the one this object finished, resumed by name)."""
         current = session.current_run()
-        if self.run is not None and self.run is current and current.status == "running":
+        running = current is not None and current.status == "running"
+        if running and current is self.run:
             return current
-        if current is not None and current.status == "running" and self.run is None:
+        if running and (self.run is None or not self.owned):  # someone else's run: write there
             self.run, self.owned = current, False
         else:
             resume = "allow" if self.run is not None else self._init_kwargs.pop("resume", "never")
             name = self.run.name if self.run is not None else name
             self.run = session.init(project, name, config=config, resume=resume, **self._init_kwargs)
             self.owned = True
-        self.run.finish_at_exit = True
+            self.run.finish_at_exit = True  # a run the user started keeps the user's exit rule
         for metric, rules in self._watch.items():
             self.run.watch(metric, **rules)
         self._hook_cell_errors()

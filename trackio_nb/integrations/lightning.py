@@ -5,8 +5,9 @@
 Hyperparameters become the run's config; metrics are logged at Lightning's global step;
 `finalize("success")` finishes the run and `finalize("failed")` (Lightning calls it when
 training raises) marks it `failed`. A `validate()`/`test()` after `fit()` re-opens the run.
-A watcher's stop is read with `logger.should_stop()` (e.g. from a callback setting
-`trainer.should_stop`).
+Watchers stop training when the `TrackioNbStopping` callback is added:
+
+    trainer = L.Trainer(logger=logger, callbacks=[TrackioNbStopping()])
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lightning.fabric.utilities.logger import _convert_params, _sanitize_callable_params
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
@@ -77,3 +79,12 @@ class TrackioNbLogger(Logger):
     @rank_zero_only
     def finalize(self, status: str) -> None:
         self._tracked.finish("failed" if status == "failed" else "finished")
+
+
+class TrackioNbStopping(Callback):
+    """Sets `trainer.should_stop` once a TrackioNbLogger's run should stop (a watcher fired a
+    stopping alert, or `trackio-nb stop` asked): Lightning then ends `fit` cleanly."""
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if any(isinstance(lg, TrackioNbLogger) and lg.should_stop() for lg in trainer.loggers):
+            trainer.should_stop = True

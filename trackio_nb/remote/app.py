@@ -25,16 +25,25 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..errors import RunInProgress
+from ..errors import (
+    AmbiguousRun,
+    InvalidValue,
+    MetricNotFound,
+    ProjectNotFound,
+    RunInProgress,
+    RunNotFound,
+    SchemaTooNew,
+    TrackioNbError,
+)
 from ..names import new_run_name
 from ..presentation import dumps, parse_since
 from ..readers import LocalReader
-from ..storage import SCHEMA_VERSION, ProjectNotFound, validate_project
+from ..storage import SCHEMA_VERSION, validate_project
 from ..storage.media_files import check_name
 from ..storage.queries import MODES
 from ..storage.server_store import ServerStore
 from . import wire
-from .store import UnknownRun, check_batch
+from .store import check_batch
 
 
 class HTTPError(Exception):
@@ -68,11 +77,11 @@ def create_app(
 ) -> Starlette:
     """The ASGI app serving `store` (SQLite files under `root` when not given), guarded by `token`."""
     if not token:
-        raise ValueError("the server needs a non-empty token")
+        raise InvalidValue("the server needs a non-empty token")
     expected = token.encode()
     if store is None:
         if root is None:
-            raise ValueError("create_app needs a data directory or a store")
+            raise InvalidValue("create_app needs a data directory or a store")
         store = sqlite_store(root)
     storage_errors = store.errors
 
@@ -81,51 +90,62 @@ def create_app(
         scheme, _, given = header.partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected)
 
-    async def body_json(request: Request) -> object:
+    async def body_json(request: Request, limit: int) -> object:
+        # Read as a stream and refused as soon as it passes the limit: never buffered beyond it.
         length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_body:
-            raise HTTPError(413, f"request body is {length} bytes; the limit is {max_body}", "too_large")
-        chunks, size = [], 0
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise HTTPError(413, f"request body is {length} bytes; the limit is {limit}", "too_large")
+        body = bytearray()
         async for chunk in request.stream():
-            size += len(chunk)
-            if size > max_body:
-                raise HTTPError(413, f"request body exceeds the limit of {max_body} bytes", "too_large")
-            chunks.append(chunk)
+            if len(body) + len(chunk) > limit:
+                raise HTTPError(413, f"request body exceeds the limit of {limit} bytes", "too_large")
+            body += chunk
         try:
-            return json.loads(b"".join(chunks))
+            return json.loads(body)
         except ValueError as exc:
             raise HTTPError(400, f"request body is not valid JSON: {exc}") from None
         except RecursionError:
             raise HTTPError(400, "request body is nested too deeply") from None
 
+    def scrub(message: str) -> str:
+        # Answers never show where the server keeps its data.
+        return message if root is None else message.replace(str(root), "<data dir>")
+
     def endpoint(
         handler: Callable, *, write: bool, with_body: bool = True, open_: bool = False, query: bool = False
     ) -> Callable:
         needs_token = not open_ and (write or not public_read)
+        limit = max_body if write else min(max_body, wire.MAX_QUERY_BYTES)
 
         async def run(request: Request) -> Response:
             if needs_token and not authorized(request):
                 return _error(401, "missing or wrong token", "unauthorized", {"WWW-Authenticate": "Bearer"})
             try:
-                body = await body_json(request) if with_body else dict(request.query_params) if query else None
-                if with_body and not isinstance(body, dict):
-                    raise HTTPError(400, "request body must be a JSON object")
+                if not with_body:
+                    if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
+                        raise HTTPError(413, "this request takes no body", "too_large")
+                    body = dict(request.query_params) if query else None
+                else:
+                    body = await body_json(request, limit)
+                    if not isinstance(body, dict):
+                        raise HTTPError(400, "request body must be a JSON object")
                 return await run_in_threadpool(handler, body)
             except HTTPError as exc:
-                return _error(exc.status, exc.message, exc.kind)
-            except ProjectNotFound as exc:
-                return _error(404, str(exc), wire.KIND_PROJECT_NOT_FOUND)
+                return _error(exc.status, scrub(exc.message), exc.kind)
+            except (ProjectNotFound, RunNotFound, AmbiguousRun, MetricNotFound) as exc:
+                return _error(404, scrub(str(exc)), wire.error_kind(exc))
             except RunInProgress as exc:
-                return _error(409, str(exc), wire.KIND_RUN_IN_PROGRESS)
-            except LookupError as exc:
-                return _error(404, str(exc.args[0]) if exc.args else str(exc), wire.KIND_NOT_FOUND)
-            except TypeError as exc:
-                return _error(400, str(exc), wire.KIND_TYPE)
-            except (ValueError, OverflowError) as exc:
-                return _error(400, str(exc), wire.KIND_VALUE)
-            except storage_errors as exc:
+                return _error(409, scrub(str(exc)), wire.KIND_RUN_IN_PROGRESS)
+            except SchemaTooNew as exc:
+                return _error(409, scrub(str(exc)), wire.KIND_SCHEMA_TOO_NEW)
+            except TrackioNbError as exc:
+                return _error(400, scrub(str(exc)), wire.error_kind(exc))
+            except storage_errors as exc:  # locked, disk full, connection lost: the client retries
                 traceback.print_exc(file=sys.stderr)
-                return _error(503, f"storage error: {exc}", "storage")
+                return _error(503, f"storage error: {scrub(str(exc))}", "storage")
+            except Exception:  # noqa: BLE001  a bug: logged in full here, never shown as bad input
+                traceback.print_exc(file=sys.stderr)
+                return _error(500, "internal server error (see the server's log)", wire.KIND_SERVER)
 
         return run
 
@@ -235,7 +255,11 @@ def create_app(
         project, name = _str(query, "project"), check_name(_str(query, "file"))
         content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         headers = {"Cache-Control": "private, max-age=31536000, immutable"}  # content-addressed
-        return Response(store.media_file(project, name), media_type=content_type, headers=headers)
+        try:
+            content = store.media_file(project, name)
+        except InvalidValue as exc:  # no such file: a 404, whose message the client raises as InvalidValue
+            raise HTTPError(404, str(exc), wire.KIND_VALUE) from None
+        return Response(content, media_type=content_type, headers=headers)
 
     api = wire.API
     routes = [
@@ -300,4 +324,4 @@ def _str_list(body: dict, field: str) -> list[str] | None:
     return value
 
 
-__all__ = ["HTTPError", "UnknownRun", "create_app"]
+__all__ = ["HTTPError", "create_app"]

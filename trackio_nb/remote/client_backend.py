@@ -12,6 +12,7 @@ into the training loop because of the network, and no project database is create
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import math
@@ -20,22 +21,26 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import httpx
 
+from .. import rejected
 from ..backend import RunIdentity, RunSpec
 from ..enums import RunStatus
+from ..errors import ServerError
 from ..names import new_run_id, new_run_name
 from ..storage.records import AlertRecord, LogEntry, MediaRecord
+from ..writer import Loss
 from . import wire
 from .delivery import JSON_HEADERS, OK, RETRY, deliver_orphans, send_batch
 from .media_wire import encode_media
-from .outbox import OutboxFile, outbox_dir, reject
+from .outbox import REJECTED, OutboxFile, outbox_dir, reject
 from .transport import make_client, normalize_url, raise_for
 
 SEND_TIMEOUT_S = 10.0
+HURRY_SEND_TIMEOUT_S = 1.0  # while the run is ending: a slow server sends the batch to the outbox
 OPEN_TIMEOUT_S = 5.0
 STATUS_TIMEOUT_S = 1.5
 STATUS_LOCK_WAIT_S = 0.2
@@ -75,11 +80,15 @@ class RemoteBackend:
         self._reported: set[str] = set()
         self._failing = False
         self._closed = False
+        self._owner: list | None = None
+        self._hurry = False  # set by closing()
+        self.on_loss: Callable[[Loss], None] | None = None  # set by the run: batches the server refused
 
     # -- the Backend protocol -------------------------------------------------------------
 
     def open_run(self, spec: RunSpec) -> RunIdentity:
         run_id = new_run_id()
+        self._owner = [spec.host, spec.pid]  # write batches carry it: a run taken over refuses them
         batch = {
             "id": self._batch_id(),
             "kind": "open",
@@ -109,7 +118,7 @@ class RemoteBackend:
         if problem is None:
             problem = f"HTTP {response.status_code}"
         if spec.resume == "must":
-            raise ConnectionError(
+            raise ServerError(
                 f"cannot resume run {spec.name!r}: the server at {self.server_url} is unreachable ({problem})"
             )
         # Offline start: the run gets its id and name here; the server creates it on delivery.
@@ -136,8 +145,9 @@ class RemoteBackend:
         if media:
             bodies += self._encode_media(list(media))
         for body, steps, n_alerts in bodies:
-            self._drain()
-            self._submit(body, steps, n_alerts, timeout=SEND_TIMEOUT_S, lock_wait=None)
+            self._drain()  # returns at once when the run is ending (see closing())
+            timeout = HURRY_SEND_TIMEOUT_S if self._hurry else SEND_TIMEOUT_S
+            self._submit(body, steps, n_alerts, timeout=timeout, lock_wait=None)
 
     def set_status(self, status: str, finished_at: float | None, *, durable: bool = False) -> None:
         if status == RunStatus.FAILED:
@@ -149,6 +159,7 @@ class RemoteBackend:
             "run_id": self.run_id,
             "status": status,
             "finished_at": finished_at,
+            "owner": self._owner,
         }
         self._submit(wire.dumps(batch), 0, 0, timeout=STATUS_TIMEOUT_S, lock_wait=STATUS_LOCK_WAIT_S)
 
@@ -164,11 +175,21 @@ class RemoteBackend:
             self._ask("/stop-requested", {"project": self.project, "run_id": self.run_id})
         return self._stop
 
-    def close(self) -> None:
+    def closing(self) -> None:
+        """The run is ending: from now on the writer queues in the outbox instead of draining it
+        (so finish() keeps its deadline); close() then delivers what it can in its own time."""
+        self._hurry = True
+
+    def keep_rejected(self, rows: list, error: str) -> str:
+        """Rows refused for good go to the outbox's rejected.jsonl (the server's database is not ours)."""
+        return rejected.append(self._directory / REJECTED, self.project, self.run_id, self.name, rows)
+
+    def close(self, deadline: float | None = None) -> None:
         if self._closed:
             return
         self._closed = True
-        deadline = time.monotonic() + (FAIL_CLOSE_DEADLINE_S if self._failing else CLOSE_DEADLINE_S)
+        own = time.monotonic() + (FAIL_CLOSE_DEADLINE_S if self._failing else CLOSE_DEADLINE_S)
+        deadline = own if deadline is None else min(own, deadline)
         while self._pending and time.monotonic() < deadline:
             self._retry_at = 0.0  # a last try now, whatever the backoff said
             self._drain(deadline=deadline, lock_wait=max(0.0, deadline - time.monotonic()))
@@ -210,6 +231,7 @@ class RemoteBackend:
             "kind": "write",
             "project": self.project,
             "run_id": self.run_id,
+            "owner": self._owner,
             "logs": wire.encode_logs(logs),
             "alerts": alerts,
             "config": config,
@@ -232,6 +254,7 @@ class RemoteBackend:
             "kind": "write",
             "project": self.project,
             "run_id": self.run_id,
+            "owner": self._owner,
             "logs": [],
             "alerts": [],
             "config": None,
@@ -279,6 +302,8 @@ class RemoteBackend:
             return
         try:
             while self._pending and not self._backing_off():
+                if self._hurry and deadline is None:
+                    return  # the run is ending: the writer must not spend its deadline here
                 timeout = SEND_TIMEOUT_S
                 if deadline is not None:
                     timeout = min(timeout, deadline - time.monotonic())
@@ -306,8 +331,11 @@ class RemoteBackend:
         elif outcome == RETRY:
             self._offline(str(detail))
         else:
-            path = reject(self._directory, json.loads(body), str(detail))
+            batch = json.loads(body)
+            path = reject(self._directory, batch, str(detail))
             _say(f"trackio_nb: {self.server_url} refused a batch of run {self.name!r} ({detail}); it is kept in {path}")
+            if self.on_loss is not None:  # never retried: the run reports it (DATA_LOSS) and ends `failed`
+                self.on_loss(refused_loss(batch, str(detail), str(path)))
         return outcome
 
     def _ask(self, path: str, payload: dict) -> None:
@@ -384,3 +412,14 @@ def _say(message: str) -> None:
     stream = sys.stderr
     if stream is not None:
         print(message, file=stream, flush=True)
+
+
+def refused_loss(batch: dict, error: str, path: str) -> Loss:
+    """What a batch the server refused held, as the writer's loss report."""
+    loss = Loss(first_error=error, kept_in=path, only_loss_alerts=False)
+    if batch.get("kind") == "write":
+        loss.logs = sum(len(base64.b64decode(g.get("steps", ""))) // 8 for g in batch.get("logs", []))
+        loss.alerts = len(batch.get("alerts", []))
+        loss.media = len(batch.get("media") or [])
+        loss.config = int(batch.get("config") is not None)
+    return loss

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import polars as pl
 
+from ..errors import ServerError
 from ..presentation import iso_utc
 from ..storage.media_files import check_blob, check_name, write_blobs
 from . import wire
@@ -41,7 +42,7 @@ class RemoteReader:
             else:
                 response = self._http.request(method, path, content=wire.dumps(payload), headers=JSON_HEADERS)
         except httpx.HTTPError as exc:
-            raise ConnectionError(f"cannot reach the trackio-nb server at {self.server_url}: {exc}") from None
+            raise ServerError(f"cannot reach the trackio-nb server at {self.server_url}: {exc}") from None
         raise_for(response, self.server_url)
         return response
 

@@ -13,9 +13,10 @@ import json
 import math
 from collections.abc import Sequence
 
+from ..errors import InvalidValue
 from ..storage.media_files import MEDIA_KINDS, check_blob, check_name
 from ..storage.records import MediaRecord
-from ..values import check_key
+from ..validation import check_key
 
 ROW_FIELDS = ("step", "timestamp", "key", "kind", "caption", "value", "file", "files", "meta")
 
@@ -55,7 +56,7 @@ def decode_media(rows: object, blobs: object) -> list[MediaRecord]:
         try:
             data[name] = base64.b64decode(raw, validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError(f"blobs[{name!r}] is not valid base64") from None
+            raise InvalidValue(f"blobs[{name!r}] is not valid base64") from None
         check_blob(name, data[name])
     return [_record(i, row, data) for i, row in enumerate(rows)]
 
@@ -69,7 +70,7 @@ def _record(i: int, row: object, data: dict[str, bytes]) -> MediaRecord:
     try:
         check_key(key)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where}.key: {exc}") from None
+        raise InvalidValue(f"{where}.key: {exc}") from None
     _need(kind in MEDIA_KINDS, f"{where}.kind must be one of {', '.join(MEDIA_KINDS)}")
     for field in ("caption", "value", "meta"):
         _need(row.get(field) is None or isinstance(row[field], str), f"{where}.{field} must be a string or null")
@@ -78,7 +79,7 @@ def _record(i: int, row: object, data: dict[str, bytes]) -> MediaRecord:
             try:
                 json.loads(row[field])
             except ValueError:
-                raise ValueError(f"{where}.{field} is not valid JSON text") from None
+                raise InvalidValue(f"{where}.{field} is not valid JSON text") from None
     files = row.get("files") or []
     _need(isinstance(files, list), f"{where}.files must be a list of file names")
     for name in files:
@@ -100,4 +101,4 @@ def _record(i: int, row: object, data: dict[str, bytes]) -> MediaRecord:
 
 def _need(cond: bool, message: str) -> None:
     if not cond:
-        raise ValueError(message)
+        raise InvalidValue(message)

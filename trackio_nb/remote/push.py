@@ -15,6 +15,7 @@ import base64
 import hashlib
 import json
 
+from ..errors import ServerError
 from ..storage import connect, data_dir, project_path
 from ..storage.dump import StoredRun, stored_alerts, stored_chunks, stored_media, stored_runs, stored_texts
 from ..storage.media_files import media_dir, read_blob
@@ -47,7 +48,7 @@ def push(project: str, server_url: str, token: str | None = None, dir: str | Non
             def send(batch: dict) -> dict:
                 outcome, reply = send_batch(client, wire.dumps({"project": project, **batch}), PUSH_TIMEOUT_S)
                 if outcome != OK:
-                    raise ConnectionError(f"{server_url} did not take batch {batch['id']}: {reply}")
+                    raise ServerError(f"{server_url} did not take batch {batch['id']}: {reply}")
                 if batch["kind"] != "open":
                     counts["batches_applied" if reply["applied"] else "batches_skipped"] += 1
                 return reply
@@ -87,7 +88,7 @@ def _push_run(conn, run: StoredRun, send, counts: dict, media_folder) -> int:
         }
     )
     if reply["id"] != run.id:
-        raise ValueError(f"the server answered run {reply['id']!r} for pushed run {run.id!r}")
+        raise ServerError(f"the server answered run {reply['id']!r} for pushed run {run.id!r}")
     counts["runs_created"] += bool(reply["applied"])
     send(_write(f"push:{run.id}:config:{_digest(run.config)}", run.id, config=run.config))
     values = 0

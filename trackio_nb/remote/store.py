@@ -7,18 +7,25 @@ in trackio_nb.storage (sqlite_server, postgres) behind storage.server_store.Serv
 
 from __future__ import annotations
 
-import json
 import math
 
+from ..enums import LEVELS, STATUSES
+from ..errors import InvalidValue
 from ..storage import validate_project
-from ..storage.queries import LEVELS
-from ..storage.records import AlertRecord
-from ..storage.server_store import RESUME_MODES, UnknownRun
+from ..storage.records import RESUME_MODES, AlertRecord
+from ..validation import (
+    check_alert_data_text,
+    check_alert_text,
+    check_alert_title,
+    check_config,
+    check_entries,
+    check_label,
+    check_step,
+)
 from .media_wire import decode_media
 from .wire import decode_logs
 
 KINDS = ("open", "write", "status")
-END_STATUSES = ("running", "finished", "failed")
 MAX_ID_LENGTH = 128
 
 
@@ -27,7 +34,7 @@ MAX_ID_LENGTH = 128
 
 def _need(cond: bool, message: str) -> None:
     if not cond:
-        raise ValueError(message)
+        raise InvalidValue(message)
 
 
 def _is_int(value: object) -> bool:
@@ -43,7 +50,7 @@ def _opt_str(batch: dict, field: str) -> None:
 
 
 def check_batch(batch: object) -> dict:
-    """Check a batch's shape; ValueError names the first bad field."""
+    """Check a batch's shape and values (trackio_nb.validation's rules); InvalidValue names the first bad one."""
     _need(isinstance(batch, dict), "a batch must be a JSON object")
     kind = batch.get("kind")
     _need(kind in KINDS, f"'kind' must be one of {', '.join(KINDS)}, got {kind!r}")
@@ -56,7 +63,8 @@ def check_batch(batch: object) -> dict:
     elif kind == "write":
         _check_write(batch)
     else:
-        _need(batch.get("status") in END_STATUSES, f"'status' must be one of {', '.join(END_STATUSES)}")
+        _check_owner(batch)
+        _need(batch.get("status") in STATUSES, f"'status' must be one of {', '.join(STATUSES)}")
         finished = batch.get("finished_at")
         _need(finished is None or _is_number(finished), "'finished_at' must be a number or null")
     return batch
@@ -66,10 +74,13 @@ def _check_open(batch: dict) -> None:
     _opt_str(batch, "name")
     _opt_str(batch, "group")
     _opt_str(batch, "host")
-    _need(batch.get("name") is None or bool(batch["name"].strip()), "'name' must not be empty")
+    for field, what in (("name", "run name"), ("group", "group")):
+        if batch.get(field) is not None:
+            check_label(batch[field], what)
     _need(batch.get("resume") in RESUME_MODES, f"'resume' must be one of {', '.join(RESUME_MODES)}")
     _need(batch["resume"] == "never" or batch.get("name") is not None, "resuming needs a run 'name'")
     _need(isinstance(batch.get("config"), dict), "'config' must be a JSON object")
+    check_config(batch["config"])
     _need(batch.get("pid") is None or _is_int(batch["pid"]), "'pid' must be an integer or null")
     _need(_is_number(batch.get("created_at")), "'created_at' must be a number")
     batch.setdefault("group", None)
@@ -80,11 +91,26 @@ def _check_open(batch: dict) -> None:
 def _check_write(batch: dict) -> None:
     alerts = batch.setdefault("alerts", [])
     config = batch.setdefault("config", None)
-    batch["logs"] = decode_logs(batch.get("logs", []))
+    batch["logs"] = logs = decode_logs(batch.get("logs", []))
+    check_entries(logs)
     _need(isinstance(alerts, list), "'alerts' must be a list")
     _need(config is None or isinstance(config, dict), "'config' must be a JSON object or null")
+    if config is not None:
+        check_config(config)
     batch["alerts"] = [_alert(i, a) for i, a in enumerate(alerts)]
     batch["media"] = decode_media(batch.get("media"), batch.pop("blobs", {}))
+    _check_owner(batch)
+
+
+def _check_owner(batch: dict) -> None:
+    """The writing process ([host, pid]): a run another process took over refuses its batches."""
+    owner = batch.get("owner")
+    _need(
+        owner is None
+        or (isinstance(owner, list) and len(owner) == 2 and isinstance(owner[0], str) and _is_int(owner[1])),
+        "'owner' must be [host, pid] or null",
+    )
+    batch["owner"] = None if owner is None else tuple(owner)
 
 
 def _alert(i: int, raw: object) -> AlertRecord:
@@ -92,17 +118,14 @@ def _alert(i: int, raw: object) -> AlertRecord:
     ts, step, level, title = raw.get("timestamp"), raw.get("step"), raw.get("level"), raw.get("title")
     text, data = raw.get("text"), raw.get("data")
     _need(_is_number(ts) and math.isfinite(ts), f"alerts[{i}].timestamp must be a number")
-    _need(step is None or (_is_int(step) and step >= 0), f"alerts[{i}].step must be an integer >= 0 or null")
+    if step is not None:
+        _need(_is_int(step), f"alerts[{i}].step must be an integer >= 0 or null")
+        check_step(step)
     _need(level in LEVELS, f"alerts[{i}].level must be one of {', '.join(LEVELS)}")
-    _need(isinstance(title, str) and bool(title.strip()), f"alerts[{i}].title must be a non-empty string")
-    _need(text is None or isinstance(text, str), f"alerts[{i}].text must be a string or null")
-    if data is not None:
-        _need(isinstance(data, str), f"alerts[{i}].data must be JSON text or null")
-        try:
-            json.loads(data)
-        except ValueError:
-            raise ValueError(f"alerts[{i}].data is not valid JSON text") from None
+    check_alert_title(title)
+    check_alert_text(text)
+    check_alert_data_text(data)
     return AlertRecord(float(ts), step, level, title, text, data)
 
 
-__all__ = ["END_STATUSES", "KINDS", "RESUME_MODES", "UnknownRun", "check_batch"]
+__all__ = ["KINDS", "RESUME_MODES", "check_batch"]

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from ..errors import RunInProgress
-from ..storage import ProjectNotFound
+from ..errors import InvalidValue, ServerError
 from . import wire
 
 CONNECT_TIMEOUT_S = 2.0
@@ -15,7 +14,7 @@ READ_TIMEOUT_S = 10.0
 def normalize_url(server_url: str) -> str:
     """`server_url` without a trailing slash; ValueError unless it is an http(s) URL."""
     if not isinstance(server_url, str) or not server_url.startswith(("http://", "https://")):
-        raise ValueError(f"server URL must start with http:// or https://, got {server_url!r}")
+        raise InvalidValue(f"server URL must start with http:// or https://, got {server_url!r}")
     return server_url.rstrip("/")
 
 
@@ -43,15 +42,10 @@ def raise_for(response: httpx.Response, server_url: str) -> None:
         return
     message, kind = error_message(response)
     if response.status_code == 401:
-        raise PermissionError(f"{server_url} refused the token ({message}); pass token= or set TRACKIO_NB_TOKEN")
-    if kind == wire.KIND_PROJECT_NOT_FOUND:
-        raise ProjectNotFound(message)
-    if kind == wire.KIND_RUN_IN_PROGRESS:
-        raise RunInProgress(message)
-    if kind == wire.KIND_NOT_FOUND:
-        raise LookupError(message)
-    if kind == wire.KIND_TYPE:
-        raise TypeError(message)
+        raise ServerError(f"{server_url} refused the token ({message}); pass token= or set TRACKIO_NB_TOKEN")
+    error = wire.ERROR_KINDS.get(kind)
+    if error is not None and response.status_code < 500:
+        raise error(message)
     if response.status_code < 500:
-        raise ValueError(message)
-    raise ConnectionError(f"{server_url} failed: {message}")
+        raise InvalidValue(message)
+    raise ServerError(f"{server_url} failed: {message}")

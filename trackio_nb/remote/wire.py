@@ -18,16 +18,40 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from .. import errors
+from ..errors import InvalidValue
 from ..storage.codec import pack_floats, pack_ints, unpack_floats, unpack_ints
 from ..storage.records import LogEntry
 
 API = "/api/v1"
-MAX_BODY_BYTES = 32 * 1024 * 1024
+MAX_BODY_BYTES = 16 * 1024 * 1024  # a write batch (clients send at most 8 MiB)
+MAX_QUERY_BYTES = 64 * 1024  # a read query's arguments
 FRAME_TYPE = "application/vnd.apache.arrow.stream"
 
-# Error kinds a server reports in {"error": message, "kind": kind}; the client raises the same type.
+# Error kinds a server reports in {"error": message, "kind": kind}; the client raises the same class.
 KIND_VALUE, KIND_TYPE, KIND_NOT_FOUND, KIND_PROJECT_NOT_FOUND = "value", "type", "not_found", "project_not_found"
 KIND_RUN_IN_PROGRESS = "run_in_progress"  # 409: a running run cannot be deleted or moved
+KIND_AMBIGUOUS, KIND_SCHEMA_TOO_NEW, KIND_SERVER = "ambiguous", "schema_too_new", "server"
+KIND_METRIC_NOT_FOUND = "metric_not_found"
+ERROR_KINDS: dict[str, type[errors.TrackioNbError]] = {
+    KIND_VALUE: errors.InvalidValue,
+    KIND_TYPE: errors.InvalidValue,
+    KIND_NOT_FOUND: errors.RunNotFound,
+    KIND_METRIC_NOT_FOUND: errors.MetricNotFound,
+    KIND_RUN_IN_PROGRESS: errors.RunInProgress,
+    KIND_PROJECT_NOT_FOUND: errors.ProjectNotFound,
+    KIND_AMBIGUOUS: errors.AmbiguousRun,
+    KIND_SCHEMA_TOO_NEW: errors.SchemaTooNew,
+    KIND_SERVER: errors.ServerError,
+}
+
+
+def error_kind(error: errors.TrackioNbError) -> str:
+    """The wire kind of one of the package's errors (the client raises the same class back)."""
+    for kind, cls in ERROR_KINDS.items():
+        if type(error) is cls:
+            return kind
+    return KIND_VALUE
 
 
 def frame_bytes(df: pl.DataFrame) -> bytes:
@@ -95,39 +119,39 @@ def encode_logs(logs: Sequence[LogEntry]) -> list[dict]:
 def _unb64(group: dict, field: str, where: str) -> bytes:
     raw = group.get(field)
     if not isinstance(raw, str):
-        raise ValueError(f"{where}.{field} must be a base64 string")
+        raise InvalidValue(f"{where}.{field} must be a base64 string")
     try:
         data = base64.b64decode(raw, validate=True)
     except (binascii.Error, ValueError):
-        raise ValueError(f"{where}.{field} is not valid base64") from None
+        raise InvalidValue(f"{where}.{field} is not valid base64") from None
     if len(data) % 8:
-        raise ValueError(f"{where}.{field} must hold 8-byte numbers")
+        raise InvalidValue(f"{where}.{field} must hold 8-byte numbers")
     return data
 
 
 def decode_logs(groups: object) -> list[LogEntry]:
     """The inverse of `encode_logs`, checking every field; ValueError names the bad one."""
     if not isinstance(groups, list):
-        raise ValueError("'logs' must be a list of groups")
+        raise InvalidValue("'logs' must be a list of groups")
     entries: list[LogEntry] = []
     for g, group in enumerate(groups):
         where = f"logs[{g}]"
         if not isinstance(group, dict):
-            raise ValueError(f"{where} must be a JSON object")
+            raise InvalidValue(f"{where} must be a JSON object")
         keys = group.get("keys")
         if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys) or len(set(keys)) != len(keys):
-            raise ValueError(f"{where}.keys must be a list of distinct non-empty metric names")
+            raise InvalidValue(f"{where}.keys must be a list of distinct non-empty metric names")
         steps = unpack_ints(_unb64(group, "steps", where)).tolist()
         stamps = unpack_floats(_unb64(group, "timestamps", where)).tolist()
         values = unpack_floats(_unb64(group, "values", where)).tolist()
         if len(stamps) != len(steps) or len(values) != len(keys) * len(steps):
-            raise ValueError(f"{where}: steps, timestamps and values do not line up with the keys")
+            raise InvalidValue(f"{where}: steps, timestamps and values do not line up with the keys")
         if steps and min(steps) < 0:
-            raise ValueError(f"{where}: steps must be >= 0")
+            raise InvalidValue(f"{where}: steps must be >= 0")
         texts = group.get("texts")
         bad_texts = not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values())
         if texts is not None and (len(steps) != 1 or bad_texts):
-            raise ValueError(f"{where}.texts must be {{metric: JSON text}} on a one-step group")
+            raise InvalidValue(f"{where}.texts must be {{metric: JSON text}} on a one-step group")
         k = len(keys)
         for r, step in enumerate(steps):
             entries.append((step, stamps[r], dict(zip(keys, values[r * k : r * k + k], strict=True)), texts))

@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from ..errors import InvalidValue
 from ..readers import reader_for
 from .components import alert_state, chart_state, report_labels, report_spec
 from .data import collect
@@ -51,10 +52,10 @@ def report(
     the local data directory, or a tracking server with `server_url` (TRACKIO_NB_SERVER).
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a file path, got {type(path).__name__}")
+        raise InvalidValue(f"path must be a file path, got {type(path).__name__}")
     target = Path(path).expanduser()
     if target.is_dir():
-        raise ValueError(f"path {str(target)!r} is a directory; give a file name such as report.html")
+        raise InvalidValue(f"path {str(target)!r} is a directory; give a file name such as report.html")
     reader = reader_for(server_url, token)
     try:
         data = collect(reader, project, runs=runs, metrics=metrics, title=title)

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from ..analysis import candidate_runs, rank, select_runs
+from ..errors import InvalidValue
 from ..presentation import alert_dicts
 from ..readers import FINAL_SCHEMA, Reader
 from .downsample import downsample
@@ -58,10 +59,10 @@ def _names(value: object, what: str) -> list[str] | None:
     if value is None:
         return None
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        raise TypeError(f"{what} must be a list of strings, got {type(value).__name__}")
+        raise InvalidValue(f"{what} must be a list of strings, got {type(value).__name__}")
     for item in value:
         if not isinstance(item, str):
-            raise TypeError(f"{what} must be a list of strings, got an item of type {type(item).__name__}")
+            raise InvalidValue(f"{what} must be a list of strings, got an item of type {type(item).__name__}")
     return list(value)
 
 
@@ -159,11 +160,11 @@ def collect(
 ) -> ReportData:
     """Read a project's runs, values, alerts and chart series for a report."""
     if not isinstance(project, str):
-        raise TypeError(f"project must be a string, got {type(project).__name__}")
+        raise InvalidValue(f"project must be a string, got {type(project).__name__}")
     wanted_runs = _names(runs, "runs")
     wanted_metrics = _names(metrics, "metrics")
     if title is not None and not isinstance(title, str):
-        raise TypeError(f"title must be a string, got {type(title).__name__}")
+        raise InvalidValue(f"title must be a string, got {type(title).__name__}")
     frame = reader.runs(project)
     if wanted_runs is not None:
         frame = select_runs(frame, project, wanted_runs)
@@ -181,7 +182,7 @@ def collect(
     if wanted_metrics is not None:
         unknown = [m for m in wanted_metrics if m not in logged]
         if unknown:
-            raise ValueError(f"the selected runs of {project!r} logged no metric {', '.join(map(repr, unknown))}")
+            raise InvalidValue(f"the selected runs of {project!r} logged no metric {', '.join(map(repr, unknown))}")
         chosen = list(dict.fromkeys(wanted_metrics))
     else:
         chosen = logged

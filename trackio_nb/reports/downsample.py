@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from ..errors import InvalidValue
+
 
 def downsample(steps: np.ndarray, values: np.ndarray, max_points: int) -> np.ndarray:
     """Indices (sorted, unique) of the points to keep: at most `max_points` (>= 5) of them.
@@ -19,10 +21,10 @@ def downsample(steps: np.ndarray, values: np.ndarray, max_points: int) -> np.nda
     (NaN/Inf: the chart shows where a run blew up).
     """
     if max_points < 5:
-        raise ValueError(f"max_points must be at least 5, got {max_points}")
+        raise InvalidValue(f"max_points must be at least 5, got {max_points}")
     n = len(values)
     if len(steps) != n:
-        raise ValueError(f"steps and values differ in length ({len(steps)} != {n})")
+        raise InvalidValue(f"steps and values differ in length ({len(steps)} != {n})")
     if n <= max_points:
         return np.arange(n)
     windows = max(max_points // 5, 1)

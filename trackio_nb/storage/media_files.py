@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..errors import InvalidValue
+
 MEDIA_SUFFIX = ".media"
 MEDIA_KINDS = ("image", "table", "histogram", "markdown", "html", "audio", "video", "trace")
 _NAME = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{64})\.([a-z0-9]{1,8})$")
@@ -34,7 +36,7 @@ def blob_name(data: bytes, ext: str) -> str:
 def check_name(name: object) -> str:
     """`name` if it is a well-formed media file name (never a path outside the folder), else ValueError."""
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ValueError(f"not a media file name: {str(name)[:80]!r}")
+        raise InvalidValue(f"not a media file name: {str(name)[:80]!r}")
     return name
 
 
@@ -42,7 +44,7 @@ def check_blob(name: str, data: bytes) -> None:
     """ValueError unless `data` hashes to the sha256 in `name`."""
     match = _NAME.match(check_name(name))
     if hashlib.sha256(data).hexdigest() != match.group(2):
-        raise ValueError(f"media file {name!r}: content does not match its sha256")
+        raise InvalidValue(f"media file {name!r}: content does not match its sha256")
 
 
 def write_blobs(folder: Path, blobs: dict[str, bytes]) -> None:

@@ -7,6 +7,7 @@ opened in a notebook and one opened through a server get the same name, step and
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -37,7 +38,7 @@ def open_run(
     resume: str,
     name_run: Callable[[int], str],
 ) -> OpenedRun:
-    """Resume the latest run named `record.name` (resume "allow"/"must") or create `record`.
+    """Resume the latest run named `record.name` (resume "allow"/"must"/"force") or create `record`.
 
     A resumed run keeps its id and stored config, updated with `record.config`; it continues
     after its highest logged step. A new run without a name is called `name_run(number of runs)`.
@@ -45,9 +46,13 @@ def open_run(
     existing = writes.latest_run_named(db, record.name) if record.name is not None else None
     if resume == "must" and existing is None:
         raise resume_refused(project, record.name)
-    if existing is not None and resume in ("allow", "must"):
+    if existing is not None and resume in ("allow", "must", "force"):
         key = existing["key"]
-        next_step, state = writes.resume_run(db, key, host=record.host, pid=record.pid, now=record.created_at)
+        # "force" takes over a run another live process still writes; the others refuse to (this
+        # machine's clock judges the stored heartbeat: the server's own, on a tracking server).
+        next_step, state = writes.resume_run(
+            db, key, host=record.host, pid=record.pid, now=time.time(), force=resume == "force"
+        )
         config = json.loads(existing["config"])
         if record.config:
             config.update(record.config)

@@ -6,9 +6,11 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import unicodedata
 from pathlib import Path
 
+from ..errors import InvalidValue
 from .media_files import MEDIA_SUFFIX
 
 DEFAULT_DIR = "~/.cache/trackio_nb"
@@ -35,13 +37,13 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
 def validate_project(project: object) -> str:
     """Return `project` if it can name a project, else raise a clear error."""
     if not isinstance(project, str):
-        raise TypeError(f"project must be a string, got {type(project).__name__}")
+        raise InvalidValue(f"project must be a string, got {type(project).__name__}")
     if not project.strip():
-        raise ValueError("project name must not be empty")
+        raise InvalidValue("project name must not be empty")
     if len(project) > MAX_PROJECT_NAME:
-        raise ValueError(f"project name is {len(project)} characters long; the limit is {MAX_PROJECT_NAME}")
+        raise InvalidValue(f"project name is {len(project)} characters long; the limit is {MAX_PROJECT_NAME}")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in project):
-        raise ValueError(f"project name {project!r} holds control characters")
+        raise InvalidValue(f"project name {project!a} holds control characters or invalid Unicode")
     return project
 
 
@@ -60,33 +62,41 @@ def project_path(project: str, root: str | os.PathLike[str] | None = None) -> Pa
     base = data_dir(root)
     path = base / project_file_name(project)
     if path.parent != base:  # cannot happen by construction; guards future edits
-        raise ValueError(f"project name {project!r} does not map inside {base}")
+        raise InvalidValue(f"project name {project!r} does not map inside the data directory")
     return path
 
 
 def project_names(root: Path) -> list[str]:
-    """The names of the projects stored under `root`, sorted (a hashed file name's project read from its meta)."""
-    import sqlite3
+    """The names of the projects stored under `root`, sorted (a hashed file name's project read from its meta).
+
+    A file that is not a trackio_nb database is skipped with one warning on stderr naming it.
+    """
 
     if not root.is_dir():
         return []
+    from .connection import probe, project_name
+
     names = []
     for path in sorted(root.glob("*" + DB_SUFFIX)):
+        problem = probe(path)
+        if problem is not None:
+            # Skipped, not fatal: one stray file must not hide every other project.
+            print(f"trackio_nb: skipping {path.name} in the data directory: {problem}", file=sys.stderr)
+            continue
         if "~" not in path.name:
             names.append(path.stem)
             continue
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'project'").fetchone()
-        if row is not None:
-            names.append(row[0])
+        name = project_name(path)
+        if name is not None:
+            names.append(name)
     return sorted(names)
 
 
 # What a project keeps beside its database, named from the database's file name: SQLite's own
 # files (appended to the full name) and folders/files named after its stem. Whoever adds a
 # per-project file adds its suffix here, so deleting a project removes it too.
+REJECTED_SUFFIX = ".rejected.jsonl"  # rows storage refused (trackio_nb.rejected)
 SQLITE_SIDE_SUFFIXES = ("-wal", "-shm", "-journal")
-REJECTED_SUFFIX = ".rejected.jsonl"  # rows the database refused (trackio_nb.rejected writes it)
 FILES_SUFFIX = ".files"  # trackio/wandb `save()` and artifacts (trackio_nb.compat)
 PROJECT_SIDE_SUFFIXES = (MEDIA_SUFFIX, REJECTED_SUFFIX, FILES_SUFFIX)
 

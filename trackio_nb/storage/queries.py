@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 import polars as pl
 
 from ..enums import LEVELS
+from ..errors import InvalidValue
 from .codec import text_value
 from .status import effective_status
 
@@ -98,18 +99,18 @@ def _in(column: str, values: Sequence) -> tuple[str, list]:
 
 def check_mode(mode: str) -> None:
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise InvalidValue(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
 
 
 def check_level(level: str | None) -> None:
     if level is not None and level not in LEVELS:
-        raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+        raise InvalidValue(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
 
 
 def since_micros(since: datetime) -> int:
     """`since` as whole microseconds after the epoch (alerts compare at that precision)."""
     if since.tzinfo is None:
-        raise ValueError("since must be a timezone-aware datetime")
+        raise InvalidValue("since must be a timezone-aware datetime")
     return (since - _EPOCH) // timedelta(microseconds=1)
 
 

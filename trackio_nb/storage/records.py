@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# How `init(resume=...)` treats an existing run of the same name (docs/python-api.md): "never" starts a
+# new run, "allow" continues it if there is one, "must" continues it or fails, "force" is
+# "allow" that also takes over a run still running elsewhere.
+RESUME_MODES = ("never", "allow", "must", "force")
+
 # One logged step: (step, timestamp, {metric: float}, {metric: json text} or None).
 LogEntry = tuple[int, float, dict[str, float], "dict[str, str] | None"]
 

@@ -1,8 +1,8 @@
 """The schema, versioned with `PRAGMA user_version`, and its ordered migrations.
 
 Each migration takes a database at version N-1 to version N inside one transaction. A
-database written by any older version upgrades in place when it is next opened; tests in
-tests/test_migrations.py build a database at every older version and upgrade it.
+database written by any older version upgrades in place when it is next opened;
+tests/test_core_storage.py builds a database at every older version and upgrades it.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from ..errors import SchemaTooNew
 from .codec import unpack_floats, unpack_ints
 from .summary import dedupe_last, summarize
 
@@ -148,8 +149,9 @@ def ensure_schema(conn: sqlite3.Connection, project: str | None = None) -> None:
     if version == SCHEMA_VERSION:
         return
     if version > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"database schema version {version} is newer than this trackio_nb ({SCHEMA_VERSION}); upgrade trackio_nb"
+        raise SchemaTooNew(
+            f"the database has schema version {version}, newer than this trackio_nb's ({SCHEMA_VERSION});"
+            " upgrade trackio_nb to read it"
         )
     if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
         conn.execute("PRAGMA journal_mode = WAL")

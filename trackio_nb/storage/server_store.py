@@ -21,12 +21,6 @@ from ..errors import RunNotFound
 if TYPE_CHECKING:
     from .tail import Tail
 
-RESUME_MODES = ("never", "allow", "must")
-
-
-class UnknownRun(RunNotFound):
-    """A request names a run (or project) the server does not hold."""
-
 
 class ServerStore(Protocol):
     """What a tracking server needs from its database. Every method is safe from many threads."""
@@ -127,5 +121,5 @@ def identity(run_id: str, name: str, next_step: int, resumed: bool, config: dict
     }
 
 
-def resume_refused(project: str, name: str | None) -> ValueError:
-    return ValueError(f"resume='must' but project {project!r} has no run named {name!r}")
+def resume_refused(project: str, name: str | None) -> RunNotFound:
+    return RunNotFound(f"resume='must' but project {project!r} has no run named {name!r}")

@@ -17,14 +17,14 @@ from pathlib import Path
 import polars as pl
 import sqlite_utils
 
-from ..errors import ProjectNotFound
+from ..errors import ProjectNotFound, RunNotFound
 from . import start_over, writes
 from .connection import connect
 from .media_files import media_dir
 from .opening import open_run
 from .paths import project_path
 from .records import RunRecord, SeriesState
-from .server_store import UnknownRun, identity
+from .server_store import identity
 
 
 class SqliteProjectStore:
@@ -53,7 +53,10 @@ class SqliteProjectStore:
             else:
                 with writes.synced(self.conn):  # a status change is durable when we answer
                     self._in_transaction(
-                        lambda: writes.set_status(self.db, key, batch["status"], batch["finished_at"]), batch["id"]
+                        lambda: writes.set_status(
+                            self.db, key, batch["status"], batch["finished_at"], owner=batch.get("owner")
+                        ),
+                        batch["id"],
                     )
             return {"applied": True, "stop": writes.stop_requested(self.db, key)}
 
@@ -99,7 +102,7 @@ class SqliteProjectStore:
         if key is None:
             key = writes.run_key(self.conn, run_id)
             if key is None:
-                raise UnknownRun(f"project {self.project!r} has no run with id {run_id!r}")
+                raise RunNotFound(f"project {self.project!r} has no run with id {run_id!r}")
             self._keys[run_id] = key
         return key
 
@@ -113,9 +116,11 @@ class SqliteProjectStore:
         media = batch.get("media", ())
         if batch["logs"] or batch["alerts"] or media:
             state = self._state(key)
-            writes.write_batch(self.db, key, state, batch["logs"], batch["alerts"], media, self.media_folder)
+            writes.write_batch(
+                self.db, key, state, batch["logs"], batch["alerts"], media, self.media_folder, batch.get("owner")
+            )
         if batch["config"] is not None:
-            writes.set_config(self.db, key, batch["config"])
+            writes.set_config(self.db, key, batch["config"], batch.get("owner"))
 
     def _open(self, batch: dict) -> dict:
         """Create the run (idempotent by run id) or resume the latest run of that name."""
@@ -163,7 +168,7 @@ class SqliteServerStore:
                     store = self._stores[project] = SqliteProjectStore(self.root, project, self._name_run)
         return store
 
-    def _existing(self, project: str, missing: type[LookupError] = UnknownRun) -> SqliteProjectStore:
+    def _existing(self, project: str, missing: type[LookupError] = ProjectNotFound) -> SqliteProjectStore:
         if project not in self._stores and not project_path(project, self.root).exists():
             raise missing(f"no project named {project!r} on this server")
         return self.project(project)

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import sqlite_utils
 
+from ..errors import InvalidValue
 from .codec import pack_floats, pack_ints
 from .connection import connect
 from .media_files import write_blobs
 from .records import AlertRecord, LogEntry, MediaRecord, RunRecord, SeriesState
 from .schema import write_summary_from_chunks
-from .status import RUNNING
+from .status import RUNNING, effective_status
 from .summary import summarize
 
 
@@ -80,9 +81,35 @@ def latest_run_named(db: sqlite_utils.Database, name: str) -> dict | None:
     return rows[0] if rows else None
 
 
-def resume_run(db: sqlite_utils.Database, key: int, *, host: str, pid: int, now: float) -> tuple[int, SeriesState]:
-    """Mark run `key` running again in this process; returns its next step and series state."""
+def check_takeover(row: tuple, host: str | None, pid: int | None, now: float, force: bool) -> None:
+    """Refuse to resume a run another live process is writing (one run, one writer) unless `force`.
+
+    `row` is (name, status, heartbeat_at, host, pid) of the stored run.
+    """
+    name, status, heartbeat_at, owner_host, owner_pid = row
+    if force or (owner_host, owner_pid) == (host, pid):
+        return
+    if effective_status(status, heartbeat_at, owner_host, owner_pid, now) != RUNNING:
+        return
+    age = max(0.0, now - heartbeat_at)
+    raise InvalidValue(
+        f"run {name!r} is still running in process {owner_pid} on host {owner_host!r} (last heartbeat"
+        f" {age:.1f} s ago); resuming it would interleave two writers: finish it first, or pass"
+        " resume='force' to take it over (the other process then stores nothing more)"
+    )
+
+
+def resume_run(
+    db: sqlite_utils.Database, key: int, *, host: str, pid: int, now: float, force: bool = False
+) -> tuple[int, SeriesState]:
+    """Mark run `key` running again in this process; returns its next step and series state.
+
+    Refused (InvalidValue) while another live process writes it, unless `force`; the check
+    and the takeover are one transaction, so two resumers never both win.
+    """
     with transaction(db.conn):
+        row = db.execute("SELECT name, status, heartbeat_at, host, pid FROM runs WHERE key = ?", [key]).fetchone()
+        check_takeover(row, host, pid, now, force)
         db.table("runs").update(
             key,
             {
@@ -121,21 +148,82 @@ def synced(conn: sqlite3.Connection, on: bool = True) -> Iterator[None]:
 
 
 def set_status(
-    db: sqlite_utils.Database, key: int, status: str, finished_at: float | None, *, durable: bool = False
-) -> None:
-    """Set a run's status; with `durable`, the commit is synced to disk before returning."""
-    with synced(db.conn, durable), transaction(db.conn):
-        db.table("runs").update(key, {"status": status, "finished_at": finished_at})
+    db: sqlite_utils.Database,
+    key: int,
+    status: str,
+    finished_at: float | None,
+    *,
+    durable: bool = False,
+    owner: tuple[str, int] | None = None,
+    busy_timeout_s: float | None = None,
+) -> bool:
+    """Set a run's status; with `durable`, the commit is synced to disk before returning.
+
+    With `owner` (host, pid), only while that process owns the run (False otherwise); with
+    `busy_timeout_s`, a database locked longer than that raises instead of waiting longer.
+    """
+    with bounded_wait(db.conn, busy_timeout_s), synced(db.conn, durable), transaction(db.conn):
+        if owner is None:
+            db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE key = ?", [status, finished_at, key])
+            return True
+        cursor = db.execute(
+            "UPDATE runs SET status = ?, finished_at = ? WHERE key = ? AND host IS ? AND pid IS ?",
+            [status, finished_at, key, *owner],
+        )
+        return cursor.rowcount == 1
 
 
-def set_config(db: sqlite_utils.Database, key: int, config: dict) -> None:
+@contextmanager
+def bounded_wait(conn: sqlite3.Connection, seconds: float | None) -> Iterator[None]:
+    """Inside, wait at most `seconds` for another writer's lock (then "database is locked")."""
+    if seconds is None:
+        yield
+        return
+    previous = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(previous)}")
+
+
+def set_config(db: sqlite_utils.Database, key: int, config: dict, owner: tuple[str, int] | None = None) -> None:
     with transaction(db.conn):
+        check_owner(db.conn, key, owner)
         db.table("runs").update(key, {"config": json.dumps(config, allow_nan=True)})
 
 
-def heartbeat(db: sqlite_utils.Database, key: int, now: float) -> None:
+def heartbeat(db: sqlite_utils.Database, key: int, now: float, owner: tuple[str, int] | None = None) -> bool:
+    """Refresh the heartbeat; with `owner` (host, pid) only while that process still owns the run.
+
+    Returns False when another process took the run over (resume='force').
+    """
     with transaction(db.conn):
-        db.execute("UPDATE runs SET heartbeat_at = ? WHERE key = ?", [now, key])
+        if owner is None:
+            db.execute("UPDATE runs SET heartbeat_at = ? WHERE key = ?", [now, key])
+            return True
+        cursor = db.execute(
+            "UPDATE runs SET heartbeat_at = ? WHERE key = ? AND host IS ? AND pid IS ?", [now, key, *owner]
+        )
+        return cursor.rowcount == 1
+
+
+def owns(conn: sqlite3.Connection, key: int, owner: tuple[str, int]) -> bool:
+    """True while the process `owner` (host, pid) is the one the run's row names."""
+    row = conn.execute("SELECT host, pid FROM runs WHERE key = ?", [key]).fetchone()
+    return row is None or tuple(row) == tuple(owner)
+
+
+def check_owner(conn: sqlite3.Connection, key: int, owner: tuple[str, int] | None) -> None:
+    """Inside a write transaction: refuse the write if another process took the run over."""
+    if owner is None:
+        return
+    row = conn.execute("SELECT host, pid FROM runs WHERE key = ?", [key]).fetchone()
+    if row is not None and tuple(row) != tuple(owner):
+        raise InvalidValue(
+            f"the run was taken over by process {row[1]} on host {row[0]!r} (resume='force'); this process"
+            " (the previous writer) may store nothing more"
+        )
 
 
 def stop_requested(db: sqlite_utils.Database, key: int) -> bool:
@@ -220,6 +308,7 @@ def write_batch(
     alerts: Sequence[AlertRecord] = (),
     media: Sequence[MediaRecord] = (),
     media_folder: Path | None = None,
+    owner: tuple[str, int] | None = None,
 ) -> None:
     """Store a batch of logged steps, alerts and media rows in one transaction.
 
@@ -234,6 +323,7 @@ def write_batch(
         for record in media:
             write_blobs(media_folder, record.blobs)
     with transaction(db.conn):
+        check_owner(db.conn, run_key, owner)
         _metric_keys(db, state, [*series, *(t[0] for t in texts)])
         chunks = []
         merges = []

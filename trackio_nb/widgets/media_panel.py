@@ -19,7 +19,6 @@ import traitlets
 
 from ..presentation import jsonable
 from ..storage import ProjectNotFound
-from . import assets
 from .base import LiveWidget
 from .hub import Entry
 from .media_html import files_used, item_html, mime_of
@@ -28,14 +27,12 @@ MAX_STEPS = 50  # per run and key, the most recent
 MAX_FILE_BYTES = 16 * 1024 * 1024  # larger files are listed, not sent to the page
 _ASSETS = Path(__file__).resolve().parent / "assets"
 _ESM = (_ASSETS / "media_panel.js").read_text(encoding="utf-8")
-_CSS = (_ASSETS / "media_panel.css").read_text(encoding="utf-8")
 
 
 class MediaPanel(LiveWidget):
     """Logged media of a project (or one `run`, by name or id; one `key`), live."""
 
     _esm = _ESM
-    _css = assets.css() + _CSS
     key = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     run = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     max_steps = traitlets.Int(MAX_STEPS).tag(sync=True)

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import Any
 
+from ..errors import InvalidValue
 from ..presentation import dumps
 from . import assets
 from .bundle import vega_bundle
@@ -98,13 +99,13 @@ def notebook_page_html(nb: Mapping, title: str = "trackio_nb notebook") -> str:
     """A page with every anywidget a notebook displayed, rendered from its saved widget state."""
     saved = nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE_MIME, {}).get("state", {})
     if not saved:
-        raise ValueError("the notebook holds no saved widget state (execute it with store_widget_state=True)")
+        raise InvalidValue("the notebook holds no saved widget state (execute it with store_widget_state=True)")
     items: list[dict] = []
 
     def add(model_id: str) -> None:
         model = saved.get(model_id)
         if model is None:
-            raise ValueError(f"the notebook displays widget {model_id!r} but saved no state for it")
+            raise InvalidValue(f"the notebook displays widget {model_id!r} but saved no state for it")
         state = _restore_buffers(model["state"], model.get("buffers", []))
         if model["model_name"] == "AnyModel":
             clean = {k: v for k, v in state.items() if k not in _NOT_STATE and not k.startswith("_")}

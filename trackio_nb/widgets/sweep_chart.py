@@ -13,6 +13,7 @@ from typing import Any
 import traitlets
 from ipywidgets import widget_serialization
 
+from ..enums import END_STATUSES
 from ..presentation import run_labels
 from ..reports.data import flatten_config
 from ..storage.queries import MODES
@@ -21,8 +22,6 @@ from .base import LiveWidget
 from .bundle import VegaBundle, shared_bundle
 from .hub import Entry
 from .spec import sweep_spec
-
-ENDED = ("finished", "failed")
 
 
 class SweepChart(LiveWidget):
@@ -52,10 +51,10 @@ class SweepChart(LiveWidget):
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
         feed = self._feed
         if initial:
-            candidates = [rid for rid, r in feed.runs.items() if r["status"] in ENDED]
+            candidates = [rid for rid, r in feed.runs.items() if r["status"] in END_STATUSES]
         else:
             candidates = [rid for rid in feed.changed_runs | feed.changed_values if rid in feed.runs]
-            candidates = [rid for rid in candidates if feed.runs[rid]["status"] in ENDED]
+            candidates = [rid for rid in candidates if feed.runs[rid]["status"] in END_STATUSES]
         fresh = []
         if candidates:
             labels = run_labels([(rid, r["name"]) for rid, r in feed.runs.items()])

@@ -33,6 +33,7 @@ _UNSUPPORTED = frozenset(
     | {"ReferenceHandler", "ResolvedReference", "register_reference_handler", "import_tf_events", "TRACKIO_LOGO_DIR"}
 )
 _MEDIA = ("Image", "Table", "Histogram", "Markdown", "Html", "Audio", "Video", "Trace")
+_plain_keys: set[str] = set()  # keys seen that need no renaming
 _wrappers: weakref.WeakKeyDictionary[_CoreRun, Run] = weakref.WeakKeyDictionary()
 
 
@@ -90,9 +91,14 @@ def wrap(run: _CoreRun) -> Run:
 
 
 def _rename_reserved(metrics: Mapping[str, Any]) -> Mapping[str, Any]:
+    if type(metrics) is dict and _plain_keys.issuperset(
+        metrics
+    ):  # the hot path: every key seen before and fine (one C call)
+        return metrics
     if not isinstance(metrics, Mapping):
         return metrics  # log() raises its own TypeError
     renamed = [k for k in metrics if isinstance(k, str) and (k in _RESERVED or k.startswith("_"))]
+    _plain_keys.update(k for k in metrics if isinstance(k, str) and k not in renamed)
     if not renamed:
         return metrics
     warn(
@@ -172,7 +178,10 @@ def _current(call: str) -> _CoreRun:
 
 def log(metrics: Mapping[str, Any], step: int | None = None) -> None:
     """Log metrics to the current run (reserved keys renamed with a warning)."""
-    _current("log").log(_rename_reserved(metrics), step)
+    run = _session.current_run()
+    if run is None:
+        _current("log")
+    run.log(_rename_reserved(metrics), step)
 
 
 def log_system(metrics: Mapping[str, Any]) -> None:

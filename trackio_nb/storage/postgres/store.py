@@ -17,9 +17,8 @@ from datetime import datetime
 import polars as pl
 import psycopg
 
-from ...errors import ProjectNotFound
+from ...errors import InvalidValue, ProjectNotFound, RunNotFound, SchemaTooNew
 from ..media_files import check_name
-from ..server_store import UnknownRun
 from . import reads, start_over, writes
 from .schema import SCHEMA_VERSION, migrate, version
 
@@ -41,7 +40,7 @@ class PgServerStore:
         else:
             found = version(conn)
             if found != SCHEMA_VERSION:
-                raise ValueError(
+                raise (SchemaTooNew if found > SCHEMA_VERSION else InvalidValue)(
                     f"the database is at schema version {found}, this server needs {SCHEMA_VERSION}:"
                     " run trackio-nb migrate --db URL"
                 )
@@ -65,7 +64,7 @@ class PgServerStore:
         try:
             return self._key(project)
         except ProjectNotFound:
-            raise UnknownRun(f"no project named {project!r} on this server") from None
+            raise ProjectNotFound(f"no project named {project!r} on this server") from None
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -124,7 +123,7 @@ class PgServerStore:
         conn, pkey = self._conn(), self._key(project)
         run_key = reads.run_key(conn, pkey, run_id)
         if run_key is None:
-            raise LookupError(f"project {project!r} has no run with id {run_id!r}")
+            raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
         return reads.history(conn, pkey, run_key, metrics)
 
     def alerts(
@@ -173,7 +172,7 @@ class PgServerStore:
     def media_file(self, project: str, name: str) -> bytes:
         data = reads.media_file(self._conn(), self._key(project), check_name(name))
         if data is None:
-            raise LookupError(f"project {project!r} has no media file {name!r}")
+            raise InvalidValue(f"project {project!r} has no media file {name!r}")
         return data
 
     def close(self) -> None:

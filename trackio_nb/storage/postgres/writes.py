@@ -10,14 +10,16 @@ inserts and the commit), so ids become visible in the order they were handed out
 from __future__ import annotations
 
 import json
+import time
 
 import psycopg
 
+from ...errors import RunNotFound
 from ..codec import pack_floats, pack_ints
 from ..records import AlertRecord, LogEntry, MediaRecord
-from ..server_store import UnknownRun, identity, resume_refused
+from ..server_store import identity, resume_refused
 from ..summary import summarize
-from ..writes import group_logs
+from ..writes import check_takeover, group_logs
 from .schema import write_summary
 
 MERGE_SUMMARY = """
@@ -35,17 +37,18 @@ ON CONFLICT (run_key, metric_key) DO UPDATE SET
     max_value = CASE WHEN s.max_value IS NULL OR excluded.max_value > s.max_value THEN excluded.max_value ELSE s.max_value END,
     last_step = greatest(s.last_step, excluded.last_step)
 """
+# Row ids: the project's counter (just raised by _take_ids in this transaction) minus `back` plus one.
 INSERT_CHUNK = (
     'INSERT INTO chunks (project_key, id, run_key, metric_key, n, first_step, last_step, steps, timestamps, "values")'
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " VALUES (%s, (SELECT chunk_seq FROM projects WHERE key = %s) - %s + 1, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 INSERT_MEDIA = (
     "INSERT INTO media (project_key, id, run_key, step, timestamp, key, kind, caption, value, file, files, meta)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " VALUES (%s, (SELECT media_seq FROM projects WHERE key = %s) - %s + 1, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 INSERT_ALERT = (
     "INSERT INTO alerts (project_key, id, run_key, timestamp, step, level, title, text, data, reason)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " VALUES (%s, (SELECT alert_seq FROM projects WHERE key = %s) - %s + 1, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
 
 
@@ -76,28 +79,42 @@ def _run(conn: psycopg.Connection, project: str, pkey: int, run_id: str) -> tupl
         "SELECT key, stop_requested_at IS NOT NULL FROM runs WHERE project_key = %s AND id = %s", (pkey, run_id)
     ).fetchone()
     if row is None:
-        raise UnknownRun(f"project {project!r} has no run with id {run_id!r}")
+        raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
     return row[0], row[1]
 
 
-def _claim(conn: psycopg.Connection, pkey: int, batch_id: str, now: float) -> bool:
-    """Record the batch id; False when some process already applied it (nothing else is done then)."""
-    row = conn.execute(
-        "INSERT INTO applied_batches (project_key, id, applied_at) VALUES (%s, %s, %s)"
-        " ON CONFLICT (project_key, id) DO NOTHING RETURNING 1",
-        (pkey, batch_id, now),
-    ).fetchone()
-    return row is not None
+_CLAIM = """
+WITH run AS (SELECT key, stop_requested_at IS NOT NULL AS stop FROM runs WHERE project_key = %(p)s AND id = %(run)s),
+claim AS (
+    INSERT INTO applied_batches (project_key, id, applied_at) SELECT %(p)s, %(batch)s, %(now)s FROM run
+    ON CONFLICT (project_key, id) DO NOTHING RETURNING 1
+)
+SELECT key, stop, EXISTS (SELECT 1 FROM claim) FROM run
+"""
 
 
-def _take_ids(conn: psycopg.Connection, pkey: int, chunks: int, alerts: int, media: int) -> tuple[int, int, int]:
-    """Reserve ids for this batch's chunks, alerts and media rows; returns the first of each."""
-    chunk_seq, alert_seq, media_seq = conn.execute(
+def _claim(conn: psycopg.Connection, project: str, pkey: int, run_id: str, batch_id: str, now: float):
+    """(run key, stop requested, claimed): the batch id is recorded unless some process applied it already.
+
+    A duplicate racing in through another process waits here on the primary key until the
+    first transaction ends, then finds the id (claimed False) and stores nothing.
+    """
+    row = conn.execute(_CLAIM, {"p": pkey, "run": run_id, "batch": batch_id, "now": now}).fetchone()
+    if row is None:
+        raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
+    return row
+
+
+def _take_ids(conn: psycopg.Connection, pkey: int, chunks: int, alerts: int, media: int) -> None:
+    """Reserve ids for this batch's rows; the inserts read them back (`_next_id`) in the same transaction.
+
+    Taken last: the project row stays locked only for the final inserts and the commit.
+    """
+    conn.execute(
         "UPDATE projects SET chunk_seq = chunk_seq + %s, alert_seq = alert_seq + %s, media_seq = media_seq + %s"
-        " WHERE key = %s RETURNING chunk_seq, alert_seq, media_seq",
+        " WHERE key = %s",
         (chunks, alerts, media, pkey),
-    ).fetchone()
-    return chunk_seq - chunks + 1, alert_seq - alerts + 1, media_seq - media + 1
+    )
 
 
 def apply_write(
@@ -110,9 +127,10 @@ def apply_write(
     series, texts = group_logs(logs)
     if series or texts:
         metric_keys(conn, [*series, *(t[0] for t in texts)], names)
-    with conn.transaction():
-        run_key, stop = _run(conn, project, pkey, batch["run_id"])
-        if not _claim(conn, pkey, batch["id"], now):
+    # Pipelined: statements whose answers are not needed go out without waiting for them.
+    with conn.pipeline(), conn.transaction():
+        run_key, stop, claimed = _claim(conn, project, pkey, batch["run_id"], batch["id"], now)
+        if not claimed:
             return {"applied": False, "stop": stop}
         last_steps: dict[int, int] = {}
         if series:
@@ -155,28 +173,28 @@ def apply_write(
                     [(pkey, name, data) for name, data in sorted(blobs.items())],
                 )
             if chunks or alerts or media:
-                first_chunk, first_alert, first_media = _take_ids(conn, pkey, len(chunks), len(alerts), len(media))
+                _take_ids(conn, pkey, len(chunks), len(alerts), len(media))
                 if media:
                     cur.executemany(
-                        INSERT_MEDIA, [_media_row(pkey, first_media + i, run_key, m) for i, m in enumerate(media)]
+                        INSERT_MEDIA, [_media_row(pkey, len(media) - i, run_key, m) for i, m in enumerate(media)]
                     )
                 if chunks:
-                    cur.executemany(INSERT_CHUNK, [(pkey, first_chunk + i, *c) for i, c in enumerate(chunks)])
+                    cur.executemany(INSERT_CHUNK, [(pkey, pkey, len(chunks) - i, *c) for i, c in enumerate(chunks)])
                 if alerts:
                     cur.executemany(
-                        INSERT_ALERT,
-                        [_alert_row(pkey, first_alert + i, run_key, a) for i, a in enumerate(alerts)],
+                        INSERT_ALERT, [_alert_row(pkey, len(alerts) - i, run_key, a) for i, a in enumerate(alerts)]
                     )
     return {"applied": True, "stop": stop}
 
 
-def _media_row(pkey: int, media_id: int, run_key: int, m: MediaRecord) -> tuple:
+def _media_row(pkey: int, back: int, run_key: int, m: MediaRecord) -> tuple:
+    """`back`: how far below the project's reserved top id this row's id is (+1)."""
     files = json.dumps(sorted(m.blobs)) if m.blobs else None
-    return (pkey, media_id, run_key, m.step, m.timestamp, m.key, m.kind, m.caption, m.value, m.file, files, m.meta)
+    return (pkey, pkey, back, run_key, m.step, m.timestamp, m.key, m.kind, m.caption, m.value, m.file, files, m.meta)
 
 
-def _alert_row(pkey: int, alert_id: int, run_key: int, a: AlertRecord) -> tuple:
-    return (pkey, alert_id, run_key, a.timestamp, a.step, a.level, a.title, a.text, a.data, _reason(a.data))
+def _alert_row(pkey: int, back: int, run_key: int, a: AlertRecord) -> tuple:
+    return (pkey, pkey, back, run_key, a.timestamp, a.step, a.level, a.title, a.text, a.data, _reason(a.data))
 
 
 def _reason(data: str | None) -> str | None:
@@ -191,8 +209,8 @@ def _reason(data: str | None) -> str | None:
 def apply_status(conn: psycopg.Connection, project: str, pkey: int, batch: dict, now: float) -> dict:
     """Set a run's status exactly once (committed, hence durable, before the answer)."""
     with conn.transaction():
-        run_key, stop = _run(conn, project, pkey, batch["run_id"])
-        if not _claim(conn, pkey, batch["id"], now):
+        run_key, stop, claimed = _claim(conn, project, pkey, batch["run_id"], batch["id"], now)
+        if not claimed:
             return {"applied": False, "stop": stop}
         conn.execute(
             "UPDATE runs SET status = %s, finished_at = %s WHERE key = %s",
@@ -211,18 +229,27 @@ def apply_open(conn: psycopg.Connection, project: str, pkey: int, batch: dict, n
         existing = None
         if name is not None:
             existing = conn.execute(
-                "SELECT key, id, name, config FROM runs WHERE project_key = %s AND name = %s"
+                "SELECT key, id, name, config, status, heartbeat_at, host, pid FROM runs"
+                " WHERE project_key = %s AND name = %s"
                 " ORDER BY created_at DESC, key DESC LIMIT 1 FOR UPDATE",
                 (pkey, name),
             ).fetchone()
         if batch["resume"] == "must" and existing is None:
             raise resume_refused(project, name)
-        if existing is not None and batch["resume"] in ("allow", "must"):
-            key, run_id, run_name, config_text = existing
+        if existing is not None and batch["resume"] in ("allow", "must", "force"):
+            key, run_id, run_name, config_text, status, heartbeat_at, host, pid = existing
+            now = time.time()  # the server's clock: it wrote the stored heartbeat
+            check_takeover(
+                (run_name, status, heartbeat_at, host, pid),
+                batch["host"],
+                batch["pid"],
+                now,
+                batch["resume"] == "force",
+            )
             conn.execute(
                 "UPDATE runs SET status = 'running', finished_at = NULL, heartbeat_at = %s, host = %s, pid = %s,"
                 " stop_requested_at = NULL WHERE key = %s",
-                (batch["created_at"], batch["host"], batch["pid"], key),
+                (now, batch["host"], batch["pid"], key),
             )
             config = json.loads(config_text)
             if batch["config"]:
@@ -272,7 +299,7 @@ def heartbeat(conn: psycopg.Connection, project: str, pkey: int, run_id: str, no
         (now, pkey, run_id),
     ).fetchone()
     if row is None:
-        raise UnknownRun(f"project {project!r} has no run with id {run_id!r}")
+        raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
     return row[0]
 
 

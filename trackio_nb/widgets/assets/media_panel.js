@@ -2,6 +2,31 @@
 // Text always goes through textContent; Html payloads only into <iframe sandbox=""> via srcdoc.
 // Files arrive as binary buffers (the `files` trait, and `buffers` of "media" messages).
 
+// The panel's own styles (prefixed tnb-media-), added once per page: in notebooks, exported pages and reports alike.
+const CSS = [
+  ".tnb-media-key { margin: 6px 0 10px; }",
+  ".tnb-media-head { display: flex; gap: 8px; align-items: center; margin-bottom: 4px; }",
+  ".tnb-media-slider { flex: 0 1 240px; }",
+  ".tnb-media-grid { display: flex; flex-wrap: wrap; gap: 8px; }",
+  ".tnb-media-item { margin: 0; padding: 4px; border: 1px solid #ddd; border-radius: 4px; max-width: 420px; overflow: auto; }",
+  ".tnb-media-run { font-size: 11px; color: #666; margin-bottom: 2px; }",
+  ".tnb-media-img { max-width: 400px; min-width: 64px; image-rendering: pixelated; display: block; }",
+  ".tnb-media-html-frame { width: 400px; height: 220px; border: 1px solid #ccc; background: #fff; }",
+  ".tnb-media-table { border-collapse: collapse; font-size: 12px; }",
+  ".tnb-media-table th, .tnb-media-table td { border: 1px solid #ddd; padding: 2px 4px; vertical-align: top; }",
+  ".tnb-media-hist rect { fill: #4c78a8; }",
+  ".tnb-media-msg { font-size: 12px; margin: 2px 0; white-space: pre-wrap; }",
+  ".tnb-media-item figcaption { font-size: 12px; color: #444; }",
+].join("\n");
+
+function addStyle() {
+  if (document.getElementById("tnb-media-style")) return;
+  const style = document.createElement("style");
+  style.id = "tnb-media-style";
+  style.textContent = CSS;
+  document.head.appendChild(style);
+}
+
 function node(tag, className, text) {
   const e = document.createElement(tag);
   if (className) e.className = className;
@@ -102,6 +127,7 @@ function histogram(value) {
 }
 
 function render({ model, el }) {
+  addStyle();
   const root = node("div", "tnb-root tnb-media-panel");
   const bar = node("div", "tnb-toolbar");
   const title = node("span", "tnb-title");
