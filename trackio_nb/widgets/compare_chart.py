@@ -107,6 +107,9 @@ class CompareChart(LiveWidget):
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
         feed = self._feed
+        if feed.removed:
+            self._store = {k: s for k, s in self._store.items() if k[0] not in feed.removed}
+            full = True
         metrics = self.metrics or None
         relabel = False
         if initial or feed.changed_runs:
