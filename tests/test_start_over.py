@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import trackio_nb as tnb
-from tests.remote_support import TOKEN, ServerProcess, spawn, wait_for_line
+from tests.remote_support import HTTP, TOKEN, ServerProcess, spawn, wait_for_line
 from trackio_nb.cli import main
 from trackio_nb.errors import InvalidValue, ProjectNotFound, RunInProgress
 from trackio_nb.storage.paths import project_files, project_path
@@ -348,6 +348,16 @@ def test_remote_delete_rename_move_through_api_and_cli(server, data_dir, capsys)
     assert not project_path("rp", server.root).exists()
     with pytest.raises(ProjectNotFound, match="no project named 'rp' on this server"):
         api.delete_project("rp")
+    with pytest.raises(InvalidValue, match=r"run name 'a\\nb' holds control characters"):
+        moved.rename("a\nb")
+    # The server applies the same rule to what any client sends.
+    reply = HTTP.post(
+        f"{server.url}/api/v1/runs/rename",
+        json={"project": "rq", "run_id": a_id, "name": " "},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert (reply.status_code, reply.json()["error"]) == (400, "run name must be a non-empty string, got ' '")
+    assert api.run("rq", a_id).name == "ra"
     assert not data_dir.exists() or list(data_dir.glob("*.db")) == []  # nothing local in remote mode
 
 

@@ -273,7 +273,10 @@ def delete_project(reader: Reader, project: str, *, confirmed: bool = True) -> d
 
 
 def rename_run(reader: Reader, project: str, run: str, to: str) -> dict[str, Any]:
-    """Give a run a new name (its id stays)."""
+    """Give a run a new name (its id stays); the name follows init()'s rule for run names."""
+    from .validation import check_label
+
+    check_label(to, "run name")
     row = _run_row(reader, project, run)
     reader.rename_run(project, row["id"], to)
     return {"project": project, "run_id": row["id"], "run": to, "previous_name": row["name"]}

@@ -42,6 +42,7 @@ from ..storage import SCHEMA_VERSION, validate_project
 from ..storage.media_files import check_name
 from ..storage.queries import MODES
 from ..storage.server_store import ServerStore
+from ..validation import check_label
 from . import wire
 from .store import check_batch
 
@@ -176,7 +177,8 @@ def create_app(
         return _json(store.delete_project(_str(body, "project")))
 
     def rename_run(body: dict) -> Response:
-        store.rename_run(_str(body, "project"), _str(body, "run_id"), _opt_str(body, "name"))
+        name = check_label(body.get("name"), "run name")  # the rule init() applies to run names
+        store.rename_run(_str(body, "project"), _str(body, "run_id"), name)
         return _json({"renamed": True})
 
     def move_run(body: dict) -> Response:

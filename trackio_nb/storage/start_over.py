@@ -96,17 +96,11 @@ def delete_run(conn: sqlite3.Connection, db_path: Path, project: str, run_id: st
 
 
 def rename_run(conn: sqlite3.Connection, project: str, run_id: str, name: str) -> None:
-    """Give run `run_id` a new name (a running run may be renamed: rows are tied to its id)."""
-    check_run_name(name)
+    """Give run `run_id` a new name, checked by the caller (a running run may be renamed: rows are tied to its id)."""
     with transaction(conn):
         cursor = conn.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
         if cursor.rowcount != 1:
             raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
-
-
-def check_run_name(name: object) -> None:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidValue(f"run name must be a non-empty string, got {name!r}")
 
 
 def project_counts(conn: sqlite3.Connection) -> dict[str, int]:
