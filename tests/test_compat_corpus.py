@@ -156,6 +156,14 @@ def test_trackio_sqlite_storage_reads(trackio_program):
     assert obs["storage_missing"] == [[], []]
 
 
+def test_trackio_dashboard_calls(trackio_program):
+    obs, _data, err = trackio_program
+    assert obs["show_outside_notebook"] is None
+    assert "trackio_nb has no web dashboard" in err and "trackio-nb summary --project corpus" in err
+    for call in ("sync", "freeze"):
+        assert obs[f"refused_{call}"].startswith(f"trackio.{call}() publishes to a Hugging Face Space")
+
+
 def test_trackio_files_artifacts_and_csv(trackio_program):
     obs, data, _err = trackio_program
     folder = files_dir("corpus", data)
@@ -222,6 +230,9 @@ def test_wandb_program(wandb_program):
     runs = {r.name: r for r in api.runs("wandb-corpus")}
     assert sorted(runs) == ["crashy", "ctx", "left-open"]
     assert history(runs["crashy"]) == {5: {"x": 1.0}, 6: {"x": 2.0}}
+    assert runs["ctx"].config == {"a": 1, "c": 3}  # config_exclude_keys
+    assert obs["best_mean"] == [0.6, 0.4, round((0.2 + 0.6 + 0.5) / 3, 6)]
+    assert obs["bad_summary"].startswith("define_metric summary must be among min, max, mean")
     assert all(r.status == "finished" for r in runs.values())  # left-open: finished by the clean exit
     assert history(runs["left-open"]) == {0: {"z": 3.0}, 1: {"pending": 4.0}}
     assert (files_dir("uncategorized", data) / "model.pt").read_bytes() == b"weights"

@@ -34,6 +34,10 @@ def _del_attr(c):
     del c.bs
 
 
+def _update_namespace(c):
+    c.update(argparse.Namespace(lr=0.4, seed=3))
+
+
 def _ior(c):
     c |= {"lr": 0.2, "new": [1, 2]}
 
@@ -84,6 +88,7 @@ OPERATIONS = [
     (_set_attr, {"lr": 0.5, "bs": 8, "opt": "adam"}),
     (_update_kwargs, {"lr": 0.3, "bs": 8, "opt": "adam", "epochs": 2}),
     (_update_pairs, {"lr": 0.1, "bs": 16, "opt": "adam", "seed": 1}),
+    (_update_namespace, {"lr": 0.4, "bs": 8, "opt": "adam", "seed": 3}),
     (_ior, {"lr": 0.2, "bs": 8, "opt": "adam", "new": [1, 2]}),
     (_setdefault_new, {"lr": 0.1, "bs": 8, "opt": "adam", "momentum": 0.9}),
     (_pop, {"lr": 0.1, "opt": "adam"}),

@@ -113,15 +113,21 @@ def initial_config(config: object) -> dict[str, Any]:
     """`init(config=...)`: a dict, any mapping or an object with attributes (argparse.Namespace), converted."""
     if config is None:
         return {}
-    if isinstance(config, Mapping):
-        items = dict(config)
-    elif hasattr(config, "__dict__") and not isinstance(config, _NOT_CONVERTED):
-        items = {k: v for k, v in vars(config).items() if not k.startswith("_")}
-    else:
+    items = _fields(config)
+    if items is None:
         raise TypeError(
             f"config must be a dict or an object with attributes (argparse.Namespace), got {type(config).__name__}"
         )
     return {check_key(k): storable(k, v) for k, v in items.items()}
+
+
+def _fields(source: object) -> dict | None:
+    """A mapping's items, or the public attributes of an object such as argparse.Namespace; else None."""
+    if isinstance(source, Mapping):
+        return dict(source)
+    if hasattr(source, "__dict__") and not isinstance(source, _NOT_CONVERTED):
+        return {k: v for k, v in vars(source).items() if not k.startswith("_")}
+    return None
 
 
 class Config(MutableMapping):
@@ -165,8 +171,13 @@ class Config(MutableMapping):
             self._commit(new)
 
     def update(self, other: Any = (), /, **kwargs: Any) -> None:
-        """Set several keys in one stored change; if any value is refused, none is set."""
-        items = dict(other.items() if isinstance(other, Mapping) else other, **kwargs)
+        """Set several keys in one stored change; if any value is refused, none is set.
+
+        `other` is a mapping, (key, value) pairs, or an object with attributes (`config.update(args)`
+        with an argparse.Namespace, the wandb habit).
+        """
+        fields = _fields(other)
+        items = dict(other if fields is None else fields, **kwargs)
         converted = {check_key(k): storable(k, v) for k, v in items.items()}
         with self._lock:
             self._commit({**self._data, **converted})

@@ -137,6 +137,13 @@ try:
     api.runs("no-such-project")
 except ValueError as exc:
     obs["missing_project"] = str(exc)
+obs["show_outside_notebook"] = trackio.show("corpus")
+for call in (trackio.sync, trackio.freeze):
+    try:
+        call(project="corpus")
+    except NotImplementedError as exc:
+        obs[f"refused_{call.__name__}"] = str(exc)
+
 from trackio.sqlite_storage import SQLiteStorage  # noqa: E402
 
 obs["storage_projects"] = SQLiteStorage.get_projects()

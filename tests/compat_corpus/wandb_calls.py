@@ -94,8 +94,19 @@ with contextlib.redirect_stderr(stderr):
     obs["disabled"] = [disabled.name, wandb.config["a"], dict(wandb.summary)]
     wandb.finish()
 
-    with wandb.init(project="wandb-corpus", name="ctx") as ctx:
-        ctx.log({"y": 1})
+    with wandb.init(
+        project="wandb-corpus", name="ctx", config={"a": 1, "b": 2, "c": 3}, config_exclude_keys=["b"]
+    ) as ctx:
+        wandb.define_metric("acc", summary="best", goal="maximize")
+        wandb.define_metric("err", summary="best", goal="minimize")
+        wandb.define_metric("avg", summary="mean")
+        for acc, err in ((0.2, 0.9), (0.6, 0.4), (0.5, 0.7)):
+            ctx.log({"y": 1, "acc": acc, "err": err, "avg": acc})
+        obs["best_mean"] = [ctx.summary["acc"], ctx.summary["err"], round(ctx.summary["avg"], 6)]
+        try:
+            wandb.define_metric("acc", summary="median")
+        except ValueError as exc:
+            obs["bad_summary"] = str(exc)
 
     wandb.init(project="wandb-corpus", name="left-open")
     wandb.log({"z": 3})

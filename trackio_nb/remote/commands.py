@@ -7,7 +7,7 @@ import secrets
 import socket
 import sys
 
-from ..errors import InvalidValue, TrackioNbError
+from ..errors import InvalidValue, MissingExtra, TrackioNbError
 from ..storage import data_dir
 from .delivery import SyncReport, deliver_orphans
 from .outbox import outbox_dir
@@ -31,7 +31,11 @@ def serve(
     With `db` (or TRACKIO_NB_DB), a PostgreSQL URL, every project lives in that database
     and any number of servers may share it; otherwise in SQLite files under `dir`.
     """
-    import uvicorn
+    try:
+        import starlette  # noqa: F401
+        import uvicorn
+    except ImportError:
+        raise MissingExtra("server", "trackio-nb serve (the tracking server)") from None
 
     from .app import create_app
 

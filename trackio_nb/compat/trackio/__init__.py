@@ -276,7 +276,7 @@ def show(project: str | None = None, **_ignored: Any) -> Any:
         notice_once(
             "show",
             f"trackio_nb has no web dashboard; in a notebook trackio.show() displays the live widgets, "
-            f"from a shell use `trackio-nb runs --project {project}`",
+            f"from a shell use `trackio-nb summary --project {project}`",
         )
         return None
     from IPython.display import display
