@@ -5,13 +5,15 @@
 npm installs the exact versions into a temporary directory, esbuild bundles them into one
 minified script (an IIFE: it runs as a classic `<script>` and as an ES module imported from a
 Blob URL alike) that sets `globalThis.vegaEmbed`, `globalThis.vega` and `globalThis.vegaLite`.
-The manifest beside the bundle records every package version and the bundle's sha256;
+A gzip copy (what notebooks store) sits beside it. The manifest records every package
+version and both files' sha256;
 each bundled package's licence file is copied beside it. Nothing here runs at install or run time.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import shutil
@@ -97,11 +99,15 @@ def main() -> None:
             shutil.copy(found[0], OUT / "licenses" / f"{name.replace('/', '__')}.{found[0].name}")
         bundle = (work / "vega-bundle.js").read_bytes()
         (OUT / "vega-bundle.js").write_bytes(bundle)
+        packed = gzip.compress(bundle, 9, mtime=0)  # what a notebook stores (deterministic: no timestamp)
+        (OUT / "vega-bundle.js.gz").write_bytes(packed)
         esbuild_version = run([str(work / "node_modules" / ".bin" / "esbuild"), "--version"], work).strip()
     manifest = {
         "file": "vega-bundle.js",
         "sha256": hashlib.sha256(bundle).hexdigest(),
         "bytes": len(bundle),
+        "gzip_file": "vega-bundle.js.gz",
+        "gzip_sha256": hashlib.sha256(packed).hexdigest(),
         "defines": ["globalThis.vegaEmbed", "globalThis.vega", "globalThis.vegaLite"],
         "built_with": {"esbuild": esbuild_version, "node": run(["node", "--version"], ROOT).strip()},
         "top_level": {"vega": args.vega, "vega-lite": args.vega_lite, "vega-embed": args.vega_embed},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import base64
 import math
 import os
 import subprocess
@@ -133,7 +133,7 @@ def test_saved_notebooks_fetch_nothing_from_a_cdn(executed):
 
 def test_a_notebook_saves_the_vega_bundle_once_however_many_charts(tmp_path):
     """show() plus two more charts: one VegaBundle model holds the bundle; the file stays small."""
-    from trackio_nb.widgets.bundle import vega_bundle
+    from trackio_nb.widgets.bundle import vega_bundle, vega_bundle_gz
 
     cells = [
         "import trackio_nb as tnb\n"
@@ -153,14 +153,18 @@ def test_a_notebook_saves_the_vega_bundle_once_however_many_charts(tmp_path):
     path = tmp_path / "size.ipynb"
     nbformat.write(nb, path)
     text = path.read_text()
-    assert text.count(json.dumps(vega_bundle()[:300])[1:-1]) == 1  # saved once, with three charts in the notebook
+    packed = base64.b64encode(vega_bundle_gz()).decode()
+    assert text.count(packed[:400]) == 1  # saved once (gzipped, one binary buffer), with three charts
+    assert vega_bundle()[:200] not in text
     states = widget_states(nb)
     assert len(states["CompareChart"]) == 3 and len(states["VegaBundle"]) == 1
     bundle_ref = "IPY_MODEL_" + next(
-        k for k, m in nb.metadata["widgets"][WIDGET_STATE_MIME]["state"].items() if m["state"].get("source")
+        k
+        for k, m in nb.metadata["widgets"][WIDGET_STATE_MIME]["state"].items()
+        if m.get("buffers") and m["buffers"][0]["path"] == ["gz"]
     )
     assert {c["vega"] for c in states["CompareChart"]} == {bundle_ref}
-    assert path.stat().st_size <= 1_200_000, path.stat().st_size
+    assert path.stat().st_size <= 700_000, path.stat().st_size  # the gzipped bundle is ~400 KB of base64
 
 
 def test_nbval_over_the_notebooks(tmp_path):

@@ -4,6 +4,7 @@ Altair nor vl-convert and writes nothing under the user's home."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import re
@@ -27,6 +28,8 @@ def test_manifest_checksum_and_size_match_the_bundle():
     assert hashlib.sha256(data).hexdigest() == manifest["sha256"]
     assert len(data) == manifest["bytes"]
     assert bundle.vega_bundle().encode() == data
+    packed = bundle.vega_bundle_gz()
+    assert hashlib.sha256(packed).hexdigest() == manifest["gzip_sha256"] and gzip.decompress(packed) == data
     text = bundle.vega_bundle()
     assert "globalThis.vegaEmbed=" in text and "globalThis.vega=" in text
     assert not re.search(r"""import\s*\(\s*["']https?:""", text)  # no module is fetched from a URL

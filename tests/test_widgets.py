@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import math
 import re
 import subprocess
@@ -126,7 +127,7 @@ def test_initial_state_of_each_widget(seeded, widgets):
     }
     assert sorted(chart.spec) == ["relative", "step", "time"]
     assert chart.spec["step"]["data"] == {"name": "points"}
-    assert chart.vega is shared_bundle() and "globalThis.vegaEmbed" in chart.vega.source
+    assert chart.vega is shared_bundle() and b"globalThis.vegaEmbed" in gzip.decompress(chart.vega.gz)
     assert repr(table) == "RunTable(project='seed', runs=2)"
     assert repr(chart) == "CompareChart(project='seed', metrics=[loss], x='step', lines=2)"
     assert repr(alerts) == "AlertStream(project='seed', alerts=1)"

@@ -62,7 +62,9 @@ def test_a_tick_with_nothing_new_runs_one_query_for_all_widgets_of_a_project(dat
     statements.clear()
     HUB.tick()
     assert statements[0] == "PRAGMA data_version" and len(statements) > 3
-    assert not any(s.startswith("SELECT key, id, name") and "WHERE" not in s for s in statements)  # no full run scan
+    assert not any(
+        s.startswith("SELECT key, id, name, group_name") and "WHERE" not in s for s in statements
+    )  # no full row read
     assert dash.chart.points()[("late", "loss")] == 1
     statements.clear()
     HUB.tick()
@@ -191,3 +193,29 @@ def test_chart_without_altair_names_the_extra(data_dir):
         out.stdout.strip()
         == "tnb.chart() and RunView.chart() needs the [charts] extra: pip install 'trackio_nb[charts]'"
     )
+
+
+def test_renamed_and_deleted_runs_reach_the_widgets(data_dir, widgets, manual):
+    assert run_python(SEED, data_dir).returncode == 0
+    table, chart = RunTable("grid"), CompareChart("grid", "loss")
+    widgets += [table, chart]
+    api = tnb.Api()
+    [first] = [r for r in api.runs("grid") if r.name == "lr0.1"]
+    first.rename("renamed")  # a finished run: only the rename changes its row
+    HUB.tick(final=True)
+    assert [r["name"] for r in table.rows] == ["renamed", "lr0.3", "lr0.03"]
+    assert sorted(chart.points()) == [("lr0.03", "loss"), ("lr0.3", "loss"), ("renamed", "loss")]
+    [last] = [r for r in api.runs("grid") if r.name == "lr0.03"]
+    api.delete_run("grid", last.id)
+    HUB.tick()
+    assert [r["name"] for r in table.rows] == ["renamed", "lr0.3"]  # a deletion syncs the full state at once
+    assert sorted(chart.points()) == [("lr0.3", "loss"), ("renamed", "loss")]
+    # the deleted run held the newest chunks: a new run's chunks reuse their ids and still arrive
+    assert (
+        run_python(
+            'import trackio_nb as tnb\nwith tnb.init("grid", name="after"):\n    tnb.log({"loss": 2.5})', data_dir
+        ).returncode
+        == 0
+    )
+    HUB.tick()
+    assert chart.points()[("after", "loss")] == 1

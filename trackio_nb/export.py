@@ -65,13 +65,27 @@ def _slim_state(nb: Any) -> bool:
     for entry in state.values():
         saved = entry.get("state", {})
         if entry.get("model_module") == "anywidget" and str(saved.get("_anywidget_id", "")).endswith(".VegaBundle"):
-            saved["source"] = ""
+            entry["buffers"] = [b for b in entry.get("buffers", []) if b.get("path") != ["gz"]]
     return bool(state)
+
+
+def _conversion_stack() -> tuple[Any, Any, Any]:
+    """nbformat, jinja2's DictLoader and nbconvert's HTMLExporter, or MissingExtra naming [export]."""
+    try:
+        import nbformat
+        from jinja2 import DictLoader
+        from nbconvert import HTMLExporter
+    except ImportError:
+        raise MissingExtra("export", "trackio-nb export (notebook to HTML)") from None
+    return nbformat, DictLoader, HTMLExporter
 
 
 def execute_notebook(nb: Any, cwd: str | os.PathLike[str], timeout: int = 600) -> Any:
     """Run every cell in a fresh kernel, saving widget state into the notebook's metadata."""
-    from nbclient import NotebookClient
+    try:
+        from nbclient import NotebookClient
+    except ImportError:
+        raise MissingExtra("export", "trackio-nb export --execute (running the notebook)") from None
 
     client = NotebookClient(nb, timeout=timeout, store_widget_state=True, resources={"metadata": {"path": str(cwd)}})
     client.execute()
@@ -90,14 +104,7 @@ def export_notebook(
     widget views need the state saved in the notebook (JupyterLab: Settings → Save Widget
     State Automatically, or nbclient's store_widget_state).
     """
-    try:
-        import nbformat
-        from jinja2 import DictLoader
-        from nbconvert import HTMLExporter
-    except ImportError as exc:
-        if (exc.name or "").partition(".")[0] not in ("nbformat", "jinja2", "nbconvert"):
-            raise
-        raise MissingExtra("export", "trackio-nb export (notebook to HTML)") from None
+    nbformat, DictLoader, HTMLExporter = _conversion_stack()
 
     source = Path(src)
     if source.suffix != ".ipynb":

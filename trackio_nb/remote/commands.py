@@ -32,13 +32,12 @@ def serve(
     and any number of servers may share it; otherwise in SQLite files under `dir`.
     """
     try:
+        import starlette  # noqa: F401
         import uvicorn
-
-        from .app import create_app
-    except ImportError as exc:
-        if (exc.name or "").partition(".")[0] not in ("uvicorn", "starlette"):
-            raise
+    except ImportError:
         raise MissingExtra("server", "trackio-nb serve (the tracking server)") from None
+
+    from .app import create_app
 
     generated = not (token or os.environ.get("TRACKIO_NB_TOKEN"))
     token = token or os.environ.get("TRACKIO_NB_TOKEN") or secrets.token_urlsafe(24)

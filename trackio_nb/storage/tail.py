@@ -184,6 +184,7 @@ class Delta:
     alerts: pl.DataFrame  # queries.ALERT_SCHEMA
     chunk_cursor: int
     alert_cursor: int
+    removed: frozenset[str] = frozenset()  # ids of runs deleted since the last read
 
 
 class Follower:
@@ -193,7 +194,8 @@ class Follower:
     means nothing is read, except that runs stored as running have their reported status
     re-derived every STATUS_RECHECK_S (a dead writer changes no row). When something was
     committed: points and alerts after the cursors, last values of the series whose runs got
-    new chunks, and the rows of runs that are new, stored as running, or got new chunks or alerts.
+    new chunks, every run's (key, id, name) to see renames and deletions, and the full rows of
+    runs that are new, stored as running, renamed, or got new chunks or alerts.
     """
 
     def __init__(self) -> None:
@@ -204,6 +206,7 @@ class Follower:
         self._running: dict[int, tuple] = {}  # key -> the raw row of a run stored as running
         self._reported: dict[int, str] = {}  # key -> status last reported for those
         self._recheck_at = 0.0
+        self._names: dict[int, tuple[str, str]] = {}  # key -> (id, name): renames and deletions
 
     def invalidate(self) -> None:
         """Read again on the next call (after this connection itself wrote, e.g. a stop request)."""
@@ -223,11 +226,20 @@ class Follower:
             alerts = pl.DataFrame(schema=queries.ALERT_SCHEMA)
             touched: set[int] | None = None
         else:
+            if chunk_max < self.chunk_cursor:  # the newest chunks were deleted (with their run): ids come again
+                self.chunk_cursor = chunk_max
             points, touched = self._points(conn, chunk_max, exclude_run_ids)
             alerts = queries.alerts(conn, after_id=self.alert_cursor).filter(pl.col("id") <= alert_max)
             touched |= set(alerts["run_key"].to_list())
         self.chunk_cursor = max(chunk_max, self.chunk_cursor)
         self.alert_cursor = max(alert_max, self.alert_cursor)
+        names = {key: (rid, name) for key, rid, name in conn.execute("SELECT key, id, name FROM runs")}
+        removed = frozenset(v[0] for k, v in self._names.items() if k not in names)
+        if touched is not None:  # renamed runs are read again
+            touched |= {k for k, v in names.items() if k in self._names and self._names[k] != v}
+        self._names = names
+        for key in [k for k in self._running if k not in names]:
+            del self._running[key]
         runs = self._runs(conn, touched, now)
         keys = None if touched is None else sorted(touched)
         last = queries.final_values(conn, run_keys=keys, mode="last")
@@ -237,7 +249,7 @@ class Follower:
         else:
             last = last.with_columns(pl.lit(None, dtype=pl.String).alias("run_id"))
         last = last.select("run_id", "metric", "value", "step", "timestamp")
-        return Delta(runs, last, points, alerts, self.chunk_cursor, self.alert_cursor)
+        return Delta(runs, last, points, alerts, self.chunk_cursor, self.alert_cursor, removed)
 
     @staticmethod
     def _ids(conn: sqlite3.Connection, keys: list[int]) -> dict[int, str]:

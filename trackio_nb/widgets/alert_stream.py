@@ -36,6 +36,9 @@ class AlertStream(LiveWidget):
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
         feed = self._feed
+        if feed.removed:
+            self._alerts = [a for a in self._alerts if a["run_id"] not in feed.removed]
+            full = True
         frame = feed.all_alerts() if initial else feed.alerts
         rows = [row for row in frame.iter_rows(named=True) if row["id"] > self._cursor]
         if self.run is not None and rows:  # by id, or a name only one run has (ambiguity is an error, not a merge)

@@ -6,8 +6,10 @@ records the package versions and the file's sha256, assets/vega/licenses/ their 
 Evaluating the text (classic script, or an ES module imported from a Blob URL) defines
 `globalThis.vegaEmbed` (and `vega`, `vegaLite`). Nothing is generated at run time.
 
-`VegaBundle` is that text as one widget model: every chart in a kernel references the same
-instance (`shared_bundle()`), so a saved notebook holds the bundle once however many charts.
+`VegaBundle` is that text, gzipped (about 300 KB; the gzip copy ships beside the bundle), as
+one widget model: every chart in a kernel references the same instance (`shared_bundle()`),
+so a saved notebook holds it once however many charts, and the page inflates it once
+(`DecompressionStream`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ def manifest() -> dict:
 
 
 @cache
+def vega_bundle_gz() -> bytes:
+    """The bundle gzipped (deterministic), as a notebook stores it."""
+    return _asset(manifest()["gzip_file"])
+
+
+@cache
 def vega_bundle() -> str:
     """The bundle's JavaScript text (about 860 KB), read from the package."""
     return _asset(manifest()["file"]).decode("utf-8")
@@ -41,8 +49,8 @@ def vega_bundle() -> str:
 class VegaBundle(anywidget.AnyWidget):
     """The Vega bundle held in one widget model that charts reference (saved once per notebook)."""
 
-    _esm = "export default {};\n"  # the text is evaluated by the first chart that needs it
-    source = traitlets.Unicode("").tag(sync=True)
+    _esm = "export default {};\n"  # the text is inflated and evaluated by the first chart that needs it
+    gz = traitlets.Bytes(b"").tag(sync=True)  # a binary buffer on the comm, base64 in a saved notebook
     version = traitlets.Unicode("").tag(sync=True)
 
     def __repr__(self) -> str:
@@ -57,5 +65,5 @@ def shared_bundle() -> VegaBundle:
     global _shared
     if _shared is None or _shared.comm is None:
         top = manifest()["top_level"]
-        _shared = VegaBundle(source=vega_bundle(), version=top["vega-embed"])
+        _shared = VegaBundle(gz=vega_bundle_gz(), version=top["vega-embed"])
     return _shared

@@ -8,6 +8,8 @@ clicked in any chart or run table of the same project, all without asking the ke
 
 from __future__ import annotations
 
+from array import array
+from itertools import pairwise
 from typing import Any
 
 import polars as pl
@@ -26,14 +28,18 @@ Key = tuple[str, str]  # (run_id, metric)
 
 
 class _Series:
-    """One line: steps, timestamps and values; a repeated step replaces its point."""
+    """One line: steps, timestamps and values; a repeated step replaces its point.
+
+    Float arrays, not lists: the garbage collector never walks them (a big project's chart holds
+    thousands of series, and a collector pass over their lists would land inside log()).
+    """
 
     __slots__ = ("last_step", "steps", "ts", "ys")
 
     def __init__(self) -> None:
-        self.steps: list[int] = []
-        self.ts: list[float] = []
-        self.ys: list[float] = []
+        self.steps = array("d")
+        self.ts = array("d")
+        self.ys = array("d")
         self.last_step = -1
 
     def add(self, step: int, t: float, y: float) -> None:
@@ -101,6 +107,9 @@ class CompareChart(LiveWidget):
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
         feed = self._feed
+        if feed.removed:
+            self._store = {k: s for k, s in self._store.items() if k[0] not in feed.removed}
+            full = True
         metrics = self.metrics or None
         relabel = False
         if initial or feed.changed_runs:
@@ -128,13 +137,27 @@ class CompareChart(LiveWidget):
                         group["value"].to_list(),
                     )
         if batch:
-            live = set(self._live_ids())
-            for rid, step, timestamp, numbers in batch:
-                if rid not in live or rid not in self._wanted:
+            for rid in set(self._live_ids()) & self._wanted:
+                entries = [e for e in batch if e[0] == rid]
+                if not entries:
                     continue
-                for metric, value in numbers.items():
-                    if metrics is None or metric in metrics:
-                        self._fold(fresh, (rid, metric), [step], [timestamp], [value])
+                steps, stamps = [e[1] for e in entries], [e[2] for e in entries]
+                names = metrics or set().union(*(e[3] for e in entries))
+                for metric in names:
+                    ys = [e[3].get(metric) for e in entries]
+                    if None in ys:  # logged at some steps only
+                        kept = [i for i, y in enumerate(ys) if y is not None]
+                        if not kept:
+                            continue
+                        self._fold(
+                            fresh,
+                            (rid, metric),
+                            [steps[i] for i in kept],
+                            [stamps[i] for i in kept],
+                            [ys[i] for i in kept],
+                        )
+                    else:
+                        self._fold(fresh, (rid, metric), steps, stamps, ys)
         if full or relabel:
             self._sync_full(series=[self._packed(k, s.steps, s.ts, s.ys) for k, s in self._store.items()])
         elif fresh:
@@ -149,8 +172,14 @@ class CompareChart(LiveWidget):
         series = self._store.get(key)
         if series is None:
             series = self._store[key] = _Series()
-        for s, t, y in zip(steps, ts, ys, strict=True):
-            series.add(s, t, y)
+        if steps[0] > series.last_step and all(a < b for a, b in pairwise(steps)):
+            series.steps.extend(steps)  # the usual case: new steps, in order
+            series.ts.extend(ts)
+            series.ys.extend(ys)
+            series.last_step = steps[-1]
+        else:
+            for s, t, y in zip(steps, ts, ys, strict=True):
+                series.add(s, t, y)
         got = fresh.get(key)
         if got is None:
             fresh[key] = (list(steps), list(ts), list(ys))

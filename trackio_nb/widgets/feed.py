@@ -51,11 +51,14 @@ class ProjectFeed:
         self.alerts = EMPTY_ALERTS
         self.changed_runs: set[str] = set()
         self.changed_values: set[str] = set()
+        self.removed: set[str] = set()  # runs deleted: the widgets drop them and sync their full state
 
     @property
     def changed(self) -> bool:
         """Whether the last poll found anything."""
-        return bool(self.changed_runs or self.changed_values or self.points.height or self.alerts.height)
+        return bool(
+            self.changed_runs or self.changed_values or self.removed or self.points.height or self.alerts.height
+        )
 
     def poll(self, exclude_run_ids: list[str]) -> None:
         """Read what changed since the last poll (first poll: everything but the points)."""
@@ -77,6 +80,11 @@ class ProjectFeed:
             return
         self.chunk_cursor, self.alert_cursor = delta.chunk_cursor, delta.alert_cursor
         self.points, self.alerts = delta.points, delta.alerts
+        for rid in delta.removed:
+            if self.runs.pop(rid, None) is not None:
+                self.last.pop(rid, None)
+                self.removed.add(rid)
+                self.config_version += 1
         self._take_runs(delta.runs)
         self._take_values(delta.last_values)
 
@@ -128,7 +136,10 @@ class ProjectFeed:
                 .alias("config")
             )
         alerts = EMPTY_ALERTS if initial else tail.alerts
-        return Delta(runs, tail.last_values, tail.points, alerts, tail.chunk_cursor or 0, tail.alert_cursor or 0)
+        removed = frozenset(set(self.runs) - set(tail.runs["id"].to_list()))
+        return Delta(
+            runs, tail.last_values, tail.points, alerts, tail.chunk_cursor or 0, tail.alert_cursor or 0, removed
+        )
 
     def history(self, metrics: list[str] | None) -> pl.DataFrame:
         """Points stored up to the feed's chunk cursor: a new chart's first load."""

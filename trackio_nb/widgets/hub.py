@@ -37,6 +37,7 @@ MAX_MESSAGES_PER_S = 5.0
 IDLE_POLL_S = 1.0
 FULL_SYNC_S = 20.0  # periodic full state sync while a cell runs...
 FULL_SYNC_COST_RATIO = 100.0  # ...but spaced so that it takes at most 1% of the loop's time
+TICK_COST_RATIO = 100.0  # a tick that took t seconds is followed by the next after at least 100 t (1%)
 FLUSH_TIMEOUT_S = 5.0  # a new widget waits this long for a kernel run's queue to be stored
 FINAL_FLUSH_TIMEOUT_S = 1.0  # after each cell: short, so a slow server never holds the kernel
 ERROR_BACKOFF_S = 10.0  # a widget whose source failed is retried this much later
@@ -89,6 +90,7 @@ class Hub:
         self.pending: deque[Entry] = deque()
         self._readers: dict[Source, Reader] = {}
         self._due = 0.0
+        self._wall_from = self._wall_due = 0.0  # the same deadline on the wall clock, for the taps
         self._last_full = time.monotonic()
         self._full_every = FULL_SYNC_S
         self._idle_handle: asyncio.TimerHandle | None = None
@@ -139,14 +141,15 @@ class Hub:
         if run.id in self.live or run.status != RunStatus.RUNNING:
             return
         live = self.live[run.id] = LiveRun(run, run.project, run.location)
-        append = self.pending.append
-        rid = run.id
-        monotonic = time.monotonic
 
-        def tap(step: int, timestamp: float, numbers: dict) -> None:
-            append((rid, step, timestamp, numbers))
-            if monotonic() >= self._due:
-                self._throttled_tick()
+        # log() passes its time.time(): the throttle compares that with a wall-clock window
+        # (no clock call here; a clock set back leaves the window and ticks at once).
+        def tap(
+            step: int, timestamp: float, numbers: dict, _append=self.pending.append, _rid=run.id, _hub=self
+        ) -> None:
+            _append((_rid, step, timestamp, numbers))
+            if not _hub._wall_from <= timestamp < _hub._wall_due:
+                _hub._throttled_tick()
 
         live.unsubscribe = run.subscribe(tap, self._run_ended)
 
@@ -181,6 +184,8 @@ class Hub:
             self.tick()  # everything buffered so far goes to the widgets that already exist
         widget._feed = self.feed(widget)  # type: ignore[attr-defined]
         widget._update([], full=True, initial=True)
+        if not self.subscribers:
+            self._last_full = time.monotonic()  # it just synced its full state: the periodic one counts from here
         self.subscribers.append(widget)
         self._install_kernel_hooks()
 
@@ -224,6 +229,8 @@ class Hub:
         try:
             now = time.monotonic()
             self._due = now + self.interval()
+            wall = time.time()
+            self._wall_from, self._wall_due = wall - 1.0, wall + self.interval()
             if final:
                 for live in list(self.live.values()):
                     if live.run.status == RunStatus.RUNNING:
@@ -235,25 +242,30 @@ class Hub:
                 self._last_full = now
             for widget in list(self.subscribers):
                 self._update_one(widget, batch, full)
+            cost = time.monotonic() - now
             if full:
-                cost = time.monotonic() - now
                 self._full_every = max(FULL_SYNC_S, FULL_SYNC_COST_RATIO * cost)
+            elif TICK_COST_RATIO * cost > self.interval():  # a big project: ticks stay under 1% of the loop
+                spacing = TICK_COST_RATIO * cost
+                self._due, self._wall_due = now + spacing, wall + spacing
             for rid in [rid for rid, lr in self.live.items() if lr.run.status != RunStatus.RUNNING]:
                 self._forget(rid)  # an ended run logs no more; its rows were all read above
         finally:
             self._ticking = False
 
     def _drain(self) -> list[Entry]:
-        batch: list[Entry] = []
         pop = self.pending.popleft
-        while self.pending:
-            batch.append(pop())
-        for rid, step, timestamp, numbers in batch:
+        batch: list[Entry] = [pop() for _ in range(len(self.pending))]  # (a log() on another thread may append)
+        last: dict[str, Entry] = {}
+        for entry in batch:
+            last[entry[0]] = entry
+            live = self.live.get(entry[0])
+            if live is not None:
+                live.last_values.update(entry[3])
+        for rid, (_, step, timestamp, _) in last.items():
             live = self.live.get(rid)
             if live is not None:
-                live.last_step = step
-                live.last_timestamp = timestamp
-                live.last_values.update(numbers)
+                live.last_step, live.last_timestamp = step, timestamp
         return batch
 
     def _update_one(self, widget: Subscriber, batch: list[Entry], full: bool) -> None:

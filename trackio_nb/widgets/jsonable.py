@@ -13,10 +13,11 @@ def point_value(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def pack_column(values: list[float]) -> bytes:
+def pack_column(values: list[float] | array) -> bytes:
     """Little-endian float64s: a chart column as one binary buffer (NaN kept; steps exact below 2**53)."""
-    data = array("d", values)
+    data = values if isinstance(values, array) and values.typecode == "d" else array("d", values)
     if sys.byteorder != "little":
+        data = array("d", data)  # a copy: the caller's array stays as it is
         data.byteswap()
     return data.tobytes()
 

@@ -46,6 +46,10 @@ class RunTable(LiveWidget):
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
         feed = self._feed
+        if feed.removed:
+            for rid in feed.removed:
+                self._rows.pop(rid, None)
+            full = True
         live_ids = [rid for rid in self._live_ids() if rid in feed.runs]
         live = {rid: HUB.live[rid] for rid in live_ids}
         touched = {rid for rid, *_ in batch if rid in live}

@@ -50,6 +50,9 @@ class SweepChart(LiveWidget):
 
     def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
         feed = self._feed
+        if feed.removed:
+            self._points = {k: p for k, p in self._points.items() if k not in feed.removed}
+            full = True
         if initial:
             candidates = [rid for rid, r in feed.runs.items() if r["status"] in END_STATUSES]
         else:

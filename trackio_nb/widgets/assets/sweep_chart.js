@@ -18,8 +18,10 @@ async function ensureVega(model) {
         throw new Error("Vega is not loaded: the page defines no vegaEmbed and the chart references no bundle");
       }
       const bundle = await model.widget_manager.get_model(ref.slice("IPY_MODEL_".length));
-      const src = bundle && bundle.get("source");
-      if (!src) throw new Error("the Vega bundle model holds no source");
+      const gz = bundle && bundle.get("gz");
+      if (!gz || !gz.byteLength) throw new Error("the Vega bundle model holds no bundle");
+      const stream = new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"));
+      const src = await new Response(stream).text();
       const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
       try { await import(url); } finally { URL.revokeObjectURL(url); }
     })();
