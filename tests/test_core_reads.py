@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 import trackio_nb as tnb
-from trackio_nb.errors import AmbiguousRun, InvalidValue, ProjectNotFound, RunNotFound
+from trackio_nb.errors import AmbiguousRun, ProjectNotFound, RunNotFound
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +122,9 @@ def test_alert_filters_and_cursor(seeded):
     ("kwargs", "error", "message"),
     [
         ({"level": "fatal"}, ValueError, "level must be one of info, warn, error"),
-        ({"level": 3}, InvalidValue, "level must be an AlertLevel or a string"),
+        ({"level": 3}, TypeError, "level must be an AlertLevel or a string"),  # SPEC: wrong types TypeError
         ({"reason": "boom"}, ValueError, "reason must be one of"),
-        ({"after_id": "3"}, InvalidValue, "after_id must be an integer"),
+        ({"after_id": "3"}, TypeError, "after_id must be an integer"),
         ({"after_id": -1}, ValueError, "after_id must be >= 0"),
         ({"since": "yesterday"}, ValueError, "since must be an ISO-8601"),
         ({"since": 12}, TypeError, "since must be a datetime"),

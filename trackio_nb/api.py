@@ -18,15 +18,24 @@ from .readers import Reader, reader_for
 def check_alert_filters(level: object, reason: object, after_id: object) -> tuple[str | None, str | None, int | None]:
     """Validate alert filters: TypeError for wrong types, InvalidValue for bad values."""
     if level is not None:
+        if not isinstance(level, str):  # AlertLevel is a str enum
+            raise TypeError(f"level must be an AlertLevel or a string, got {type(level).__name__}")
         level = parse_level(level)
     if reason is not None:
         reason = check_choice("reason", reason if not isinstance(reason, str) else str(reason), REASONS)
     if after_id is not None:
         if isinstance(after_id, bool) or not isinstance(after_id, int):
-            raise InvalidValue(f"after_id must be an integer, got {type(after_id).__name__}")
+            raise TypeError(f"after_id must be an integer, got {type(after_id).__name__}")
         if after_id < 0:
             raise InvalidValue(f"after_id must be >= 0, got {after_id}")
     return level, reason, after_id
+
+
+def check_project(project: object) -> str:
+    """`project` if it is a string (its value is checked where it is opened), else TypeError."""
+    if not isinstance(project, str):
+        raise TypeError(f"project must be a string, got {type(project).__name__}")
+    return project
 
 
 class RunView:
@@ -125,9 +134,11 @@ class Api:
 
     def runs(self, project: str) -> list[RunView]:
         """All runs of `project`, oldest first, including runs that have not logged yet."""
+        check_project(project)
         return [RunView(self._reader, project, row) for row in self._reader.runs(project).iter_rows(named=True)]
 
     def run(self, project: str, name_or_id: str) -> RunView:
+        check_project(project)
         return RunView(self._reader, project, resolve_run(self._reader.runs(project), project, name_or_id))
 
     def alerts(
@@ -140,6 +151,7 @@ class Api:
         after_id: int | None = None,
     ) -> list[dict]:
         """Alerts of a project (or one run), oldest first, filtered; `after_id` is a cursor."""
+        check_project(project)
         level, reason, after_id = check_alert_filters(level, reason, after_id)
         since = parse_since(since)
         run_ids = None
@@ -149,6 +161,7 @@ class Api:
 
     def stop(self, project: str, run: str) -> None:
         """Ask a run to stop: its `should_stop()` turns True within about a second."""
+        check_project(project)
         row = resolve_run(self._reader.runs(project), project, run)
         self._reader.stop(project, row["id"])
 
@@ -158,6 +171,7 @@ class Api:
         Refused with `RunInProgress` while the run is still running in a live process.
         Returns {project, run, run_id, deleted, runs, points, alerts}: what the run held.
         """
+        check_project(project)
         from .documents import delete_run
 
         return delete_run(self._reader, project, run)
@@ -167,6 +181,7 @@ class Api:
 
         Returns {project, deleted, runs, points, alerts}: what the project held.
         """
+        check_project(project)
         from .documents import delete_project
 
         return delete_project(self._reader, project)
