@@ -18,6 +18,7 @@ import psycopg
 import pytest
 
 import trackio_nb as tnb
+from tests.pg_support import PostgresCluster
 from tests.remote_support import (
     HTTP,
     TOKEN,
@@ -437,3 +438,22 @@ def test_move_and_delete_carry_media_files_and_renumber_ids(postgres, tmp_path, 
         assert (tail.chunk_cursor, tail.alert_cursor) == (1, 2) and tail.points["run_id"].to_list() == [ids[0]]
     finally:
         server.stop()
+
+
+def test_a_store_reconnects_after_postgresql_restarts(tmp_path):
+    cluster = PostgresCluster().start()  # its own server: restarting it disturbs no other test
+    try:
+        url = cluster.new_database("restart")
+        store = open_store(url, new_run_name)
+        try:
+            store.apply(check_batch(_open_batch("p")))
+            assert store.apply(check_batch(_write_batch("p", "w-1", range(5))))["applied"] is True
+            cluster.restart()
+            assert store.apply(check_batch(_write_batch("p", "w-2", range(5, 9))))["applied"] is True
+            cluster.restart()
+            assert store.final_values("p", mode="max").rows() == [(RUN_ID, "x", 8.0, 8), (RUN_ID, "y", 0.0, 0)]
+            assert store.apply(check_batch(_write_batch("p", "w-2", range(5, 9))))["applied"] is False
+        finally:
+            store.close()
+    finally:
+        cluster.stop()

@@ -334,6 +334,14 @@ def test_remote_delete_rename_move_through_api_and_cli(server, data_dir, capsys)
         "",
     )
     assert [v.id for v in api.runs("rp")] == [a_id]
+    for path, body in [
+        ("runs/delete", {"project": "rp", "run_id": a_id}),
+        ("runs/rename", {"project": "rp", "run_id": a_id, "name": "x"}),
+        ("runs/move", {"project": "rp", "run_id": a_id, "to_project": "x"}),
+        ("projects/delete", {"project": "rp"}),
+    ]:  # every start-over endpoint needs the write token
+        assert HTTP.post(f"{server.url}/api/v1/{path}", json=body).status_code == 401
+    assert [(v.id, v.name) for v in api.runs("rp")] == [(a_id, "a")]
     code, out, _ = _cli(capsys, "list", "runs", "--project", "rp", "--json", *flags)
     assert [(r["id"], r["run"]) for r in json.loads(out)["runs"]] == [(a_id, "a")]
     api.run("rp", "a").rename("ra")

@@ -9,6 +9,7 @@ explicit transactions); a broken connection is replaced on the next call.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,24 @@ from ...errors import InvalidValue, ProjectNotFound, RunNotFound, SchemaTooNew
 from ..media_files import check_name
 from . import reads, start_over, writes
 from .schema import SCHEMA_VERSION, migrate, version
+
+
+def _reconnecting(method: Callable) -> Callable:
+    """Run `method` once more on a new connection when its connection broke (PostgreSQL restarted,
+    a failover, a dropped socket). Only for calls that are safe to repeat: reads, and batches
+    (a batch that did commit is then found by its id and not applied twice)."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.OperationalError:
+            conn = getattr(self._local, "conn", None)
+            if conn is None or not (conn.broken or conn.closed):
+                raise
+            return method(self, *args, **kwargs)
+
+    return call
 
 
 class PgServerStore:
@@ -48,8 +67,12 @@ class PgServerStore:
     def _conn(self) -> psycopg.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None or conn.closed or conn.broken:
-            conn = self._local.conn = psycopg.connect(self.url, autocommit=True)
+            old, conn = conn, psycopg.connect(self.url, autocommit=True)
+            self._local.conn = conn
             with self._conns_lock:
+                if old is not None:
+                    self._conns.remove(old)
+                    old.close()
                 self._conns.append(conn)
         return conn
 
@@ -68,6 +91,7 @@ class PgServerStore:
 
     # -- writes ------------------------------------------------------------------------------
 
+    @_reconnecting
     def apply(self, batch: dict) -> dict:
         project, conn = batch["project"], self._conn()
         if batch["kind"] == "open":
@@ -77,17 +101,21 @@ class PgServerStore:
             return writes.apply_write(conn, project, pkey, batch, self._metrics, time.time())
         return writes.apply_status(conn, project, pkey, batch, time.time())
 
+    @_reconnecting
     def heartbeat(self, project: str, run_id: str, now: float) -> bool:
         return writes.heartbeat(self._conn(), project, self._existing(project), run_id, now)
 
+    @_reconnecting
     def stop_requested(self, project: str, run_id: str) -> bool:
         return writes.stop_requested(self._conn(), project, self._existing(project), run_id)
 
+    @_reconnecting
     def request_stop(self, project: str, run_id: str, now: float) -> bool:
         return writes.request_stop(self._conn(), self._key(project), run_id, now)
 
     # -- starting over ----------------------------------------------------------------------
 
+    @_reconnecting
     def removal_counts(self, project: str, run_id: str | None = None) -> dict[str, int]:
         return start_over.removal_counts(self._conn(), project, self._key(project), run_id)
 
@@ -105,20 +133,25 @@ class PgServerStore:
 
     # -- reads -------------------------------------------------------------------------------
 
+    @_reconnecting
     def projects(self) -> list[str]:
         return reads.projects(self._conn())
 
+    @_reconnecting
     def runs(self, project: str) -> pl.DataFrame:
         return reads.runs(self._conn(), self._key(project))
 
+    @_reconnecting
     def metrics(self, project: str, run_ids: list[str] | None = None) -> list[str]:
         return reads.metrics(self._conn(), self._key(project), run_ids)
 
+    @_reconnecting
     def final_values(
         self, project: str, run_ids: list[str] | None = None, metrics: list[str] | None = None, mode: str = "last"
     ) -> pl.DataFrame:
         return reads.final_values(self._conn(), self._key(project), run_ids, metrics, mode)
 
+    @_reconnecting
     def history(self, project: str, run_id: str, metrics: list[str] | None = None) -> pl.DataFrame:
         conn, pkey = self._conn(), self._key(project)
         run_key = reads.run_key(conn, pkey, run_id)
@@ -126,6 +159,7 @@ class PgServerStore:
             raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
         return reads.history(conn, pkey, run_key, metrics)
 
+    @_reconnecting
     def alerts(
         self,
         project: str,
@@ -145,6 +179,7 @@ class PgServerStore:
             after_id=after_id,
         )
 
+    @_reconnecting
     def tail(
         self,
         project: str,
@@ -164,11 +199,13 @@ class PgServerStore:
             now=time.time(),
         )
 
+    @_reconnecting
     def media(
         self, project: str, run_ids: list[str] | None = None, key: str | None = None, after_id: int | None = None
     ) -> pl.DataFrame:
         return reads.media(self._conn(), self._key(project), run_ids, key, after_id)
 
+    @_reconnecting
     def media_file(self, project: str, name: str) -> bytes:
         data = reads.media_file(self._conn(), self._key(project), check_name(name))
         if data is None:
