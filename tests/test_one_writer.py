@@ -83,8 +83,10 @@ def test_a_second_local_resumer_is_refused_and_force_takes_over(tmp_path, data_d
     assert "taken over" in err.read_text()
 
 
-def test_a_second_remote_resumer_is_refused_and_force_takes_over(tmp_path, data_dir):
-    server = ServerProcess(tmp_path / "server").start()
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_second_remote_resumer_is_refused_and_force_takes_over(tmp_path, data_dir, backend, request):
+    database = request.getfixturevalue("postgres").new_database("one_writer") if backend == "postgres" else None
+    server = ServerProcess(tmp_path / "server", database=database).start()
     try:
         env = client_env(server, data_dir)
         kwargs = {"server_url": server.url, "token": TOKEN}

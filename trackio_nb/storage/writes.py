@@ -220,10 +220,15 @@ def check_owner(conn: sqlite3.Connection, key: int, owner: tuple[str, int] | Non
         return
     row = conn.execute("SELECT host, pid FROM runs WHERE key = ?", [key]).fetchone()
     if row is not None and tuple(row) != tuple(owner):
-        raise RunInProgress(
-            f"the run was taken over by process {row[1]} on host {row[0]!r} (resume='force'); this process"
-            " (the previous writer) may store nothing more"
-        )
+        raise taken_over(*row)
+
+
+def taken_over(host: str, pid: int) -> RunInProgress:
+    """The error for a write from a process whose run another process took over."""
+    return RunInProgress(
+        f"the run was taken over by process {pid} on host {host!r} (resume='force'); this process"
+        " (the previous writer) may store nothing more"
+    )
 
 
 def stop_requested(db: sqlite_utils.Database, key: int) -> bool:
