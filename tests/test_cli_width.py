@@ -74,3 +74,19 @@ def test_long_names_are_shortened_not_dropped(root, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "short" in out and "run-aaaa" in out and "-end" in out  # both ends of a long name kept
     assert out.count("…") + out.count("...") >= 2
+
+
+def test_without_columns_or_a_terminal_output_fits_80(root, monkeypatch, capsys):
+    """An agent reads through a pipe with no COLUMNS: SPEC's default width, 80, applies."""
+    monkeypatch.setenv("TRACKIO_NB_DIR", str(root))
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+    def no_terminal(*_args):
+        raise OSError("not a terminal")  # what os.get_terminal_size does on a pipe
+
+    monkeypatch.setattr("os.get_terminal_size", no_terminal)
+    widths = []
+    for argv in commands(root):
+        assert main(argv) == 0, argv
+        widths += [len(line) for line in capsys.readouterr().out.splitlines()]
+    assert max(widths) == 80

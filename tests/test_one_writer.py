@@ -12,7 +12,7 @@ import pytest
 import trackio_nb as tnb
 from tests.remote_support import TOKEN, ServerProcess, client_env, spawn, wait_for_line
 from trackio_nb import rejected
-from trackio_nb.errors import InvalidValue
+from trackio_nb.errors import RunInProgress
 from trackio_nb.storage import project_path
 
 # The first writer: logs steps 0..99 of `value` 1.0, says so, then logs 100 more when told.
@@ -41,13 +41,13 @@ FIRST = textwrap.dedent(
 )
 
 
-def _resume_while_running(tmp_path, env: dict, init_kwargs: dict, rejected_file, *, told_to_stop: bool):
+def _resume_while_running(tmp_path, env: dict, init_kwargs: dict, rejected_file):
     proc, out, err = spawn(FIRST, env, tmp_path / "logs", "first")
     try:
         wait_for_line(out, "logged", proc)
-        with pytest.raises(InvalidValue, match=r"run 'r' is still running in process \d+ .*resume='force'"):
+        with pytest.raises(RunInProgress, match=r"run 'r' is still running in process \d+ .*resume='force'"):
             tnb.init("shared", "r", resume="allow", **init_kwargs)
-        with pytest.raises(InvalidValue, match="is still running"):
+        with pytest.raises(RunInProgress, match="is still running"):
             tnb.init("shared", "r", resume="must", **init_kwargs)
         second = tnb.init("shared", "r", resume="force", **init_kwargs)
         assert second.resumed and second._next_step == 100
@@ -56,7 +56,7 @@ def _resume_while_running(tmp_path, env: dict, init_kwargs: dict, rejected_file,
         second.flush()
         proc.stdin.write("go\n")
         proc.stdin.flush()
-        assert wait_for_line(out, "stop", proc, timeout=60) == f"stop {told_to_stop}"  # locally it learns
+        assert wait_for_line(out, "stop", proc, timeout=60) == "stop True"  # it learns it was taken over
         proc.stdin.write("go\n")
         proc.stdin.flush()
         assert wait_for_line(out, "status", proc) == "status failed"  # it lost what it logged after
@@ -79,15 +79,17 @@ def _resume_while_running(tmp_path, env: dict, init_kwargs: dict, rejected_file,
 
 def test_a_second_local_resumer_is_refused_and_force_takes_over(tmp_path, data_dir):
     env = {"TRACKIO_NB_DIR": str(data_dir)}
-    err = _resume_while_running(tmp_path, env, {}, rejected.rejected_path(project_path("shared")), told_to_stop=True)
+    err = _resume_while_running(tmp_path, env, {}, rejected.rejected_path(project_path("shared")))
     assert "taken over" in err.read_text()
 
 
-def test_a_second_remote_resumer_is_refused_and_force_takes_over(tmp_path, data_dir):
-    server = ServerProcess(tmp_path / "server").start()
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_second_remote_resumer_is_refused_and_force_takes_over(tmp_path, data_dir, backend, request):
+    database = request.getfixturevalue("postgres").new_database("one_writer") if backend == "postgres" else None
+    server = ServerProcess(tmp_path / "server", database=database).start()
     try:
         env = client_env(server, data_dir)
         kwargs = {"server_url": server.url, "token": TOKEN}
-        _resume_while_running(tmp_path, env, kwargs, data_dir / "outbox" / "rejected.jsonl", told_to_stop=False)
+        _resume_while_running(tmp_path, env, kwargs, data_dir / "outbox" / "rejected.jsonl")
     finally:
         server.stop()

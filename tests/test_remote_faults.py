@@ -221,7 +221,7 @@ def test_sync_skips_a_torn_last_line_and_leaves_live_outboxes(tmp_path, data_dir
         assert (report["delivered"], report["rejected"], report["files_done"], report["remaining"]) == (2, 1, 1, 0)
         _assert_exactly_once(server, "torn", "dddddddddddd", 2)
         [kept] = [json.loads(line) for line in (directory / "rejected.jsonl").read_text().splitlines()]
-        assert kept == {"reason": "HTTP 400: 'logs' must be a list of groups", "batch": refused}
+        assert kept == {"reason": "refused before sending: 'logs' must be a list of groups", "batch": refused}
     finally:
         server.stop()
         if proc.poll() is None:

@@ -207,3 +207,24 @@ def test_reads_take_no_body(server):
     response = HTTP.request("GET", server.url + API + "/projects", content=b"x" * 1000)
     assert response.status_code == 413
     assert response.json()["error"] == "this request takes no body"
+
+
+def test_the_outbox_keeps_aside_what_the_server_would_refuse(server, tmp_path):
+    """`sync` applies the same rules before sending: a bad batch is kept in rejected.jsonl, the rest delivered."""
+    from trackio_nb.remote.commands import sync
+    from trackio_nb.remote.outbox import FORMAT, outbox_dir
+
+    project, run_id = "outboxed", "outboxrun001"
+    bad = _write(project, run_id, "ob-bad", alerts=[_alert(data="[1, 2]")])
+    good = _write(project, run_id, "ob-good", logs=encode_logs([(0, 1.0, {"m": 3.0}, None)]))
+    directory = outbox_dir(tmp_path)
+    directory.mkdir(parents=True)
+    header = {"outbox": FORMAT, "server": server.url, "project": project, "run_id": run_id}
+    lines = [json.dumps(x) for x in (header, _open(project, run_id), bad, good)]
+    (directory / f"1-1-{run_id}.jsonl").write_text("\n".join(lines) + "\n")
+    report = sync(server.url, TOKEN, str(tmp_path))
+    assert (report["delivered"], report["rejected"], report["remaining"]) == (2, 1, 0)
+    (kept,) = [json.loads(line) for line in (directory / "rejected.jsonl").read_text().splitlines()]
+    assert kept["batch"]["id"] == "ob-bad"
+    assert kept["reason"] == "refused before sending: " + _message(lambda: check_alert_data_text("[1, 2]"))
+    assert tnb.Api(server.url, TOKEN).run(project, "r").history("m")["m"].to_list() == [3.0]

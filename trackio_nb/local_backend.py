@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import rejected
 from .backend import RunIdentity, RunSpec
-from .errors import InvalidValue
+from .errors import RunInProgress
 from .names import new_run_id, new_run_name
 from .storage import writes
 from .storage.media_files import media_dir
@@ -83,7 +83,7 @@ class LocalBackend:
         )
         if not owned:
             self._taken_over = True
-            raise InvalidValue(
+            raise RunInProgress(
                 f"run {self._run_name!r} was taken over by another process (resume='force'); its status is theirs"
             )
 

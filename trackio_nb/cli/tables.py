@@ -32,11 +32,11 @@ def ellipsis() -> str:
 
 
 def terminal_width() -> int:
-    """$COLUMNS if set, else the terminal's width, else 100."""
+    """$COLUMNS if set, else the terminal's width, else 80 (SPEC)."""
     raw = os.environ.get("COLUMNS", "")
     if raw.isdigit() and int(raw) > 0:
         return int(raw)
-    return shutil.get_terminal_size((100, 24)).columns
+    return shutil.get_terminal_size((80, 24)).columns
 
 
 def number(value: object) -> str:

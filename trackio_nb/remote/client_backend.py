@@ -332,6 +332,8 @@ class RemoteBackend:
             self._offline(str(detail))
         else:
             batch = json.loads(body)
+            if str(detail).startswith("HTTP 409"):  # RunInProgress: another process took the run over
+                self._stop = True
             path = reject(self._directory, batch, str(detail))
             _say(f"trackio_nb: {self.server_url} refused a batch of run {self.name!r} ({detail}); it is kept in {path}")
             if self.on_loss is not None:  # never retried: the run reports it (DATA_LOSS) and ends `failed`

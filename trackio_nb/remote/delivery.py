@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,11 @@ def deliver_orphans(
             continue
         done = True
         for index, batch in enumerate(orphan.batches):
+            problem = refusal(batch)
+            if problem is not None:  # the server would refuse it (400): kept aside without sending
+                reject(directory, batch, problem)
+                report.rejected += 1
+                continue
             outcome, detail = send_batch(client, wire.dumps(batch), timeout)
             if outcome == RETRY:
                 report.remaining += len(orphan.batches) - index
@@ -92,3 +98,15 @@ def deliver_orphans(
         if not done:
             break  # the server is unreachable: later files must wait their turn too
     return report
+
+
+def refusal(batch: object) -> str | None:
+    """Why the server's batch check (trackio_nb.validation's rules) would refuse `batch`, or None."""
+    from ..errors import InvalidValue
+    from .store import check_batch
+
+    try:
+        check_batch(json.loads(wire.dumps(batch)))  # a copy: the check decodes fields in place
+    except InvalidValue as exc:
+        return f"refused before sending: {exc}"
+    return None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from ..errors import InvalidValue
+from ..errors import RunInProgress
 from .codec import pack_floats, pack_ints
 from .connection import connect
 from .media_files import write_blobs
@@ -92,7 +92,7 @@ def check_takeover(row: tuple, host: str | None, pid: int | None, now: float, fo
     if effective_status(status, heartbeat_at, owner_host, owner_pid, now) != RUNNING:
         return
     age = max(0.0, now - heartbeat_at)
-    raise InvalidValue(
+    raise RunInProgress(
         f"run {name!r} is still running in process {owner_pid} on host {owner_host!r} (last heartbeat"
         f" {age:.1f} s ago); resuming it would interleave two writers: finish it first, or pass"
         " resume='force' to take it over (the other process then stores nothing more)"
@@ -104,7 +104,7 @@ def resume_run(
 ) -> tuple[int, SeriesState]:
     """Mark run `key` running again in this process; returns its next step and series state.
 
-    Refused (InvalidValue) while another live process writes it, unless `force`; the check
+    Refused (RunInProgress) while another live process writes it, unless `force`; the check
     and the takeover are one transaction, so two resumers never both win.
     """
     with transaction(db.conn):
@@ -220,10 +220,15 @@ def check_owner(conn: sqlite3.Connection, key: int, owner: tuple[str, int] | Non
         return
     row = conn.execute("SELECT host, pid FROM runs WHERE key = ?", [key]).fetchone()
     if row is not None and tuple(row) != tuple(owner):
-        raise InvalidValue(
-            f"the run was taken over by process {row[1]} on host {row[0]!r} (resume='force'); this process"
-            " (the previous writer) may store nothing more"
-        )
+        raise taken_over(*row)
+
+
+def taken_over(host: str, pid: int) -> RunInProgress:
+    """The error for a write from a process whose run another process took over."""
+    return RunInProgress(
+        f"the run was taken over by process {pid} on host {host!r} (resume='force'); this process"
+        " (the previous writer) may store nothing more"
+    )
 
 
 def stop_requested(db: sqlite_utils.Database, key: int) -> bool:

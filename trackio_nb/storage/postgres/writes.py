@@ -19,7 +19,7 @@ from ..codec import pack_floats, pack_ints
 from ..records import AlertRecord, LogEntry, MediaRecord
 from ..server_store import identity, resume_refused
 from ..summary import summarize
-from ..writes import check_takeover, group_logs
+from ..writes import check_takeover, group_logs, taken_over
 from .schema import write_summary
 
 MERGE_SUMMARY = """
@@ -132,6 +132,7 @@ def apply_write(
         run_key, stop, claimed = _claim(conn, project, pkey, batch["run_id"], batch["id"], now)
         if not claimed:
             return {"applied": False, "stop": stop}
+        _check_owner(conn, run_key, batch.get("owner"))
         last_steps: dict[int, int] = {}
         if series:
             keys = [names[n] for n in series]
@@ -212,11 +213,22 @@ def apply_status(conn: psycopg.Connection, project: str, pkey: int, batch: dict,
         run_key, stop, claimed = _claim(conn, project, pkey, batch["run_id"], batch["id"], now)
         if not claimed:
             return {"applied": False, "stop": stop}
+        owner = batch.get("owner")
         conn.execute(
-            "UPDATE runs SET status = %s, finished_at = %s WHERE key = %s",
-            (batch["status"], batch["finished_at"], run_key),
+            "UPDATE runs SET status = %s, finished_at = %s WHERE key = %s"
+            + ("" if owner is None else " AND host IS NOT DISTINCT FROM %s AND pid IS NOT DISTINCT FROM %s"),
+            (batch["status"], batch["finished_at"], run_key, *(owner or ())),
         )
     return {"applied": True, "stop": stop}
+
+
+def _check_owner(conn: psycopg.Connection, run_key: int, owner: tuple[str, int] | None) -> None:
+    """Refuse a write from a process whose run another process took over (resume="force")."""
+    if owner is None:
+        return
+    row = conn.execute("SELECT host, pid FROM runs WHERE key = %s", (run_key,)).fetchone()
+    if row is not None and tuple(row) != tuple(owner):
+        raise taken_over(*row)
 
 
 def apply_open(conn: psycopg.Connection, project: str, pkey: int, batch: dict, name_run) -> dict:
