@@ -258,8 +258,11 @@ def test_without_the_batch_claim_a_race_would_store_twice(postgres, monkeypatch)
 
 def test_a_batch_posted_to_both_replicas_is_applied_once(postgres, tmp_path):
     url = postgres.new_database("http")
-    replicas = [ServerProcess(tmp_path / f"r{i}", database=url).start() for i in range(2)]
+    # One replica through the console command (trackio-nb serve --db URL), one through serve().
+    replicas = [ServerProcess(tmp_path / f"r{i}", database=url, cli=i == 1).start() for i in range(2)]
     try:
+        assert replicas[1].stdout().splitlines()[0] == f"trackio-nb server on {replicas[1].url} (database {url})"
+        assert HTTP.get(replicas[1].url + "/api/v1/health").json()["schema_version"] == SCHEMA_VERSION
         headers = {"Authorization": f"Bearer {TOKEN}"}
 
         def post(server, batch):
