@@ -1,10 +1,11 @@
-"""What the hub keeps of this kernel's log() calls between ticks: columns per metric, folded every
-COMPACT_STEPS steps so no per-step Python object outlives the call for long (garbage collector)."""
+"""What the hub keeps of this kernel's log() calls between ticks: columns per metric, folded every FOLD_S
+so no per-step Python object outlives the call for long (the garbage collector runs no more often)."""
 
 from __future__ import annotations
 
 import math
 import threading
+import time
 from array import array
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 import trackio_nb as tnb
 from trackio_nb.widgets import CompareChart, RunTable
 from trackio_nb.widgets import hub as hub_module
-from trackio_nb.widgets.hub import COMPACT_STEPS, HUB, Hub, per_metric
+from trackio_nb.widgets.hub import HUB, Hub, per_metric
 
 
 @pytest.fixture
@@ -31,57 +32,65 @@ def test_per_metric_turns_tapped_steps_into_columns_in_order_of_first_appearance
     assert per_metric([4, 14.0, {}]) == {}  # a step of texts only: no column
 
 
-def test_taps_fold_every_compact_steps_and_a_tick_takes_everything_once(data_dir, manual):
+N = 300
+
+
+def test_taps_fold_when_the_window_passes_and_a_tick_takes_everything_once(data_dir, manual, monkeypatch):
+    monkeypatch.setattr(hub_module, "FOLD_S", 1e9)  # no fold until the test closes the window
     table = RunTable("tape")
     chart = CompareChart("tape", "loss")
     try:
         run = tnb.init("tape", name="r")
-        HUB.tick()  # (opens the throttle window: no tick runs inside the log() calls below)
+        HUB.tick()  # (opens the window: nothing runs inside the log() calls below)
         live = HUB.live[run.id]
-        for step in range(COMPACT_STEPS - 1):
+        for step in range(N - 1):
             run.log({"loss": step / 2, "acc": 1.0})
-        assert len(live.tape) == 3 * (COMPACT_STEPS - 1) and live.columns == {}  # not folded yet
+        assert len(live.tape) == 3 * (N - 1) and live.columns == {}  # not folded yet
+        HUB._wall_due = 0.0  # the window has passed: the next log() folds (the tick is not due)
         run.log({"loss": 1e6, "acc": 1.0})
-        assert live.tape == []  # the COMPACT_STEPS-th log() folded the tape: no numbers dict is kept
-        assert list(live.columns["loss"][0]) == [float(s) for s in range(COMPACT_STEPS)]
-        assert list(live.columns["loss"][2]) == [s / 2 for s in range(COMPACT_STEPS - 1)] + [1e6]
+        assert live.tape == []  # folded: no numbers dict is kept
+        assert list(live.columns["loss"][0]) == [float(s) for s in range(N)]
+        assert list(live.columns["loss"][2]) == [s / 2 for s in range(N - 1)] + [1e6]
+        assert chart.points() == {}  # folding sends nothing: the tick does
         run.log({"loss": -1.0})  # one more, on the tape only
         HUB.tick()
         assert live.columns == {} and live.tape == []
-        assert (live.last_step, live.last_values) == (COMPACT_STEPS, {"loss": -1.0, "acc": 1.0})
-        assert chart.points() == {("r", "loss"): COMPACT_STEPS + 1}
+        assert (live.last_step, live.last_values) == (N, {"loss": -1.0, "acc": 1.0})
+        assert chart.points() == {("r", "loss"): N + 1}
         series = chart._store[(run.id, "loss")]
-        assert list(series.steps) == [float(s) for s in range(COMPACT_STEPS + 1)]
+        assert list(series.steps) == [float(s) for s in range(N + 1)]
         assert series.ys[-2:].tolist() == [1e6, -1.0]
-        assert table._rows[run.id]["last_step"] == COMPACT_STEPS
+        assert table._rows[run.id]["last_step"] == N
         assert table._rows[run.id]["metrics"] == {"acc": 1.0, "loss": -1.0}
         HUB.tick()  # nothing logged since: nothing taken twice
-        assert chart.points() == {("r", "loss"): COMPACT_STEPS + 1}
-        run.log({}, step=COMPACT_STEPS + 5)  # no numbers: the table still learns the step
+        assert chart.points() == {("r", "loss"): N + 1}
+        run.log({}, step=N + 5)  # no numbers: the table still learns the step
         HUB.tick()
-        assert table._rows[run.id]["last_step"] == COMPACT_STEPS + 5
+        assert table._rows[run.id]["last_step"] == N + 5
         run.finish()
     finally:
         table.close()
         chart.close()
 
 
-def test_no_numbers_dict_outlives_a_fold(data_dir, manual):
-    """Between ticks the hub holds fewer than COMPACT_STEPS logged dicts: the collector's young generation is not
-    filled by the widgets (this is what kept log()'s mean cost high with show() displayed)."""
+def test_no_numbers_dict_outlives_the_fold_window(data_dir, manual):
+    """Between ticks the hub holds only the last FOLD_S of logged dicts: the collector's young generation is not
+    filled by the widgets (that made full collections land inside log() with show() displayed)."""
     chart = CompareChart("tape2", "loss")
     try:
         run = tnb.init("tape2", name="r")
         HUB.tick()
         live = HUB.live[run.id]
-        for step in range(5 * COMPACT_STEPS + 7):
+        for step in range(5 * N):
             run.log({"loss": float(step)})
-        assert len(live.tape) == 3 * 7  # the last 7 steps' dicts; every earlier one was folded and dropped
+        time.sleep(2 * hub_module.FOLD_S)
+        run.log({"loss": -1.0})
+        assert live.tape == []  # every dict was folded and dropped
         [(steps, stamps, values)] = live.columns.values()
-        assert [len(steps), len(stamps), len(values)] == [5 * COMPACT_STEPS] * 3
+        assert [len(steps), len(stamps), len(values)] == [5 * N + 1] * 3
         assert {type(c) for c in (steps, stamps, values)} == {array}  # three objects, however many steps
         HUB.tick()
-        assert chart.points() == {("r", "loss"): 5 * COMPACT_STEPS + 7}
+        assert chart.points() == {("r", "loss"): 5 * N + 1}
         run.finish()
     finally:
         chart.close()

@@ -3,10 +3,11 @@
 - Runs started in this kernel are tapped through `Run.subscribe`: a tap appends
   step, timestamp and numbers to its run's list (the cheapest thing log() can do) and,
   when the throttle interval has passed and it is on the main thread, runs a tick. Every
-  COMPACT_STEPS steps the list is folded into float64 columns per metric (three arrays a
+  FOLD_S in between, the lists are folded into float64 columns per metric (three arrays a
   metric, however many steps): the numbers dicts are freed before they can make the
-  collector run more often than without widgets, and a tick's cost stays bounded however
-  many steps were logged since the last. So updates are throttled inside
+  garbage collector run more often than without widgets, and a tick's cost stays bounded
+  however many steps were logged since the last. Both deadlines are one wall-clock window
+  the tap compares log()'s own timestamp with (no clock call per step). So updates are throttled inside
   `log()` (the kernel's event loop is blocked while a cell runs) and never sent from a
   thread (Colab drops those).
 - A tick drains the taps, then lets each widget read what storage holds after its own
@@ -46,7 +47,7 @@ TICK_COST_RATIO = 100.0  # a tick that took t seconds is followed by the next af
 FLUSH_TIMEOUT_S = 5.0  # a new widget waits this long for a kernel run's queue to be stored
 FINAL_FLUSH_TIMEOUT_S = 1.0  # after each cell: short, so a slow server never holds the kernel
 ERROR_BACKOFF_S = 10.0  # a widget whose source failed is retried this much later
-COMPACT_STEPS = 256  # a run's tapped steps are folded into columns this often (fewer than a GC generation holds)
+FOLD_S = 0.01  # tapped steps are folded into columns this often (at 50,000 steps/s, fewer than a GC generation holds)
 
 Source = tuple[str, str]  # ("local", data directory) or ("remote", server URL)
 Columns = tuple[array, array, array]  # float64 steps, timestamps (epoch s) and values of one metric
@@ -132,7 +133,8 @@ class Hub:
         self.live: dict[str, LiveRun] = {}
         self._readers: dict[Source, Reader] = {}
         self._due = 0.0
-        self._wall_from = self._wall_due = 0.0  # the same deadline on the wall clock, for the taps
+        self._wall_from = self._wall_due = 0.0  # the taps' window: the next fold or tick, on the wall clock
+        self._wall_tick = 0.0  # the tick deadline on the wall clock
         self._last_full = time.monotonic()
         self._full_every = FULL_SYNC_S
         self._idle_handle: asyncio.TimerHandle | None = None
@@ -191,16 +193,11 @@ class Hub:
             timestamp: float,
             numbers: dict,
             _extend=live.tape.extend,
-            _tape=live.tape,
-            _limit=3 * COMPACT_STEPS,
-            _live=live,
             _hub=self,
         ) -> None:
             _extend((step, timestamp, numbers))  # one call: atomic, whichever thread logs
-            if len(_tape) >= _limit:
-                _live.fold()
             if not _hub._wall_from <= timestamp < _hub._wall_due:
-                _hub._throttled_tick()
+                _hub._window(timestamp)
 
         live.unsubscribe = run.subscribe(tap, self._run_ended)
 
@@ -267,6 +264,16 @@ class Hub:
         if time.monotonic() >= self._due:
             self._throttled_tick()
 
+    def _window(self, wall: float) -> None:
+        """A tap's timestamp left the window: a tick if one is due (main thread), else fold the tapes."""
+        if not self._wall_from <= wall < self._wall_tick and threading.current_thread() is threading.main_thread():
+            self.tick()  # (a clock set back leaves the window too: it ticks at once)
+            return
+        for live in list(self.live.values()):
+            live.fold()
+        due = self._wall_tick if self._wall_from <= wall < self._wall_tick else wall + 1.0  # (another thread)
+        self._wall_from, self._wall_due = wall - 1.0, min(due, wall + FOLD_S)
+
     def _throttled_tick(self) -> None:
         if threading.current_thread() is threading.main_thread():
             self.tick()
@@ -280,7 +287,7 @@ class Hub:
             now = time.monotonic()
             self._due = now + self.interval()
             wall = time.time()
-            self._wall_from, self._wall_due = wall - 1.0, wall + self.interval()
+            self._wall_from, self._wall_tick = wall - 1.0, wall + self.interval()
             if final:
                 for live in list(self.live.values()):
                     if live.run.status == RunStatus.RUNNING:
@@ -297,7 +304,8 @@ class Hub:
                 self._full_every = max(FULL_SYNC_S, FULL_SYNC_COST_RATIO * cost)
             elif TICK_COST_RATIO * cost > self.interval():  # a big project: ticks stay under 1% of the loop
                 spacing = TICK_COST_RATIO * cost
-                self._due, self._wall_due = now + spacing, wall + spacing
+                self._due, self._wall_tick = now + spacing, wall + spacing
+            self._wall_due = min(self._wall_tick, wall + FOLD_S)
             for rid in [rid for rid, lr in self.live.items() if lr.run.status != RunStatus.RUNNING]:
                 self._forget(rid)  # an ended run logs no more; its rows were all read above
         finally:
