@@ -46,8 +46,8 @@ def chromium_browser():
 
     from tests.browser import CHROMIUM, FLAGS
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs Debian's chromium at {CHROMIUM}")
+    if not Path(CHROMIUM).exists():  # a test dependency: CI installs it (README.md, .ci/run)
+        pytest.fail(f"needs Debian's chromium at {CHROMIUM}: apt-get install chromium")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield browser

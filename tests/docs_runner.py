@@ -6,6 +6,12 @@ bash blocks run with `bash -e -o pipefail` in the same working and data director
 block has `expect` (the ```output block the doc shows after it), its stdout must match it:
 `...` inside a line stands for any text, a line holding only `...` for any lines.
 Exit status 1 with the failing block's place and the reason on stderr.
+
+The only magic, for pages that need a live service: a bash block may start one in the
+background (`trackio-nb serve --port 0 ... > serve.log 2>&1 &`, output redirected so the
+block's own output ends) and later blocks read its address from that file. tests/test_docs.py
+runs each page in its own process group and ends the group afterwards, so nothing outlives
+the page even when a block fails before the page stops its server.
 """
 
 from __future__ import annotations

@@ -90,3 +90,14 @@ def test_without_columns_or_a_terminal_output_fits_80(root, monkeypatch, capsys)
         assert main(argv) == 0, argv
         widths += [len(line) for line in capsys.readouterr().out.splitlines()]
     assert max(widths) == 80
+
+
+@pytest.mark.parametrize("columns", [60, 80])
+def test_help_fits_the_terminal(monkeypatch, capsys, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    too_wide = []
+    for argv in ([], ["list"], ["get"], ["best"], ["compare"], ["summary"], ["delete"], ["serve"], ["sync"]):
+        assert main([*argv, "--help"]) == 0
+        out = capsys.readouterr().out
+        too_wide += [(argv, line) for line in out.splitlines() if len(line) > columns]
+    assert too_wide == []

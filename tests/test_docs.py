@@ -4,7 +4,8 @@ One fresh interpreter per doc file (tests/docs_runner.py) with its own temporary
 TRACKIO_NB_DIR and working directory; python blocks share state in document order, bash
 blocks run with bash. A block whose first line is a `# not run here: <reason>` comment is
 skipped (the reason must be given); an ```output block right after a block is the stdout
-that block must print.
+that block must print. Each page runs in its own process group, ended when the page is done,
+so a page may start a server in the background (docs/remote.md) without leaking it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -83,15 +85,29 @@ def test_doc_blocks_run(path, tmp_path):
     }
     for name in ("TRACKIO_NB_SERVER", "TRACKIO_NB_TOKEN", "TRACKIO_NB_WEBHOOK_URL"):
         env.pop(name, None)
-    done = subprocess.run(
+    runner = subprocess.Popen(
         [sys.executable, str(REPO / "tests" / "docs_runner.py"), str(script)],
         cwd=work,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=900,
+        start_new_session=True,  # its own process group: what a page starts in the background ends with it
     )
-    assert done.returncode == 0, done.stderr[-6000:]
+    try:
+        _, stderr = runner.communicate(timeout=900)
+    finally:
+        end_process_group(runner)
+    assert runner.returncode == 0, stderr[-6000:]
+
+
+def end_process_group(runner: subprocess.Popen) -> None:
+    """Stop what a page left running (a `trackio-nb serve ... &`), as its reader would with kill."""
+    try:
+        os.killpg(runner.pid, signal.SIGTERM)
+    except ProcessLookupError:  # nothing of the group is left
+        return
+    runner.wait(timeout=30)
 
 
 def test_python_api_signatures_are_the_real_ones():

@@ -228,3 +228,17 @@ def test_the_outbox_keeps_aside_what_the_server_would_refuse(server, tmp_path):
     assert kept["batch"]["id"] == "ob-bad"
     assert kept["reason"] == "refused before sending: " + _message(lambda: check_alert_data_text("[1, 2]"))
     assert tnb.Api(server.url, TOKEN).run(project, "r").history("m")["m"].to_list() == [3.0]
+
+
+def test_the_address_serve_prints_first_already_accepts_connections():
+    """`serve` prints its address before the app starts: the socket must listen by then (docs/remote.md waits for it)."""
+    import socket
+
+    from trackio_nb.remote.commands import _bind
+
+    sock = _bind("127.0.0.1", 0)
+    try:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_ACCEPTCONN) == 1
+        socket.create_connection(sock.getsockname(), timeout=5).close()  # queued until the app accepts it
+    finally:
+        sock.close()

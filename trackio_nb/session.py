@@ -87,6 +87,9 @@ def init(
         raise InvalidValue(f"resume={resume!r} needs the name of the run to resume")
     config = initial_config(config)
     webhook = _check_webhook(webhook_url, webhook_min_level)
+    # Built before the current run ends: a bad server URL or data directory is refused
+    # while that run is still current, running and watched (nothing opened here needs it ended).
+    backend = _make_backend(project, server_url, token, dir)
     previous = _current
     _current = None
     if previous is not None and previous.status == RunStatus.RUNNING:  # run.finish() may have ended it already
@@ -97,7 +100,6 @@ def init(
                 stacklevel=2,
             )
         previous.finish()
-    backend = _make_backend(project, server_url, token, dir)
     spec = RunSpec(project, name, group, config, resume, HOST, os.getpid(), time.time())
     identity = backend.open_run(spec)
     run = Run(project, backend, identity, group=group)

@@ -41,7 +41,7 @@ def _fail(message: str, code: int) -> int:
 
 
 def _execute(args) -> int:
-    from ..presentation import dumps
+    from ..presentation import dumps, printable
     from . import human
     from .tables import fit
 
@@ -61,7 +61,7 @@ def _execute(args) -> int:
             close = getattr(reader, "close", None)
             if close is not None:
                 close()
-    print(dumps(result) if args.json else fit(getattr(human, args.command)(result)))
+    print(dumps(result) if args.json else fit(getattr(human, args.command)(printable(result))))
     return 0
 
 

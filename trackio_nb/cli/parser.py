@@ -26,6 +26,33 @@ EPILOG = """examples:
   trackio-nb stop --project mnist --run 3f2a9c01b7de"""
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Paragraphs re-flowed to the terminal (COLUMNS), example lines kept whole unless too wide."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        import textwrap
+
+        out = []
+        for paragraph in text.split("\n\n"):
+            lines = paragraph.split("\n")
+            if any(line.startswith("  ") for line in lines):  # examples: one command a line
+                for line in lines:
+                    lead = indent + line[: len(line) - len(line.lstrip())]
+                    out += textwrap.wrap(
+                        line.strip(),
+                        width,
+                        initial_indent=lead,
+                        subsequent_indent=lead + "    ",
+                        break_on_hyphens=False,
+                    )
+            else:
+                out += textwrap.wrap(
+                    " ".join(lines), width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+                )
+            out.append("")
+        return "\n".join(out[:-1])
+
+
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose errors become a one-line UsageError (exit 2)."""
 
@@ -258,7 +285,7 @@ def build_parser(argv: list[str] | None = None) -> Parser:
         prog="trackio-nb",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="group")

@@ -91,6 +91,7 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # before the first line names the address: a client may connect at once
     except OSError:
         sock.close()
         raise
