@@ -67,11 +67,13 @@ class RunTable(LiveWidget):
             flat = {rid: flatten_config(r["config"]) for rid, r in feed.runs.items()}
             self._config_columns = differing_keys(list(flat.values()))
             self._flat = flat
-        columns_changed = columns != self._columns or self._config_columns != self._sent_config
+        config_changed = self._config_columns != self._sent_config
+        columns_changed = columns != self._columns or config_changed
         self._sent_config = self._config_columns
-        if initial or full or columns_changed:
+        if initial or full or config_changed:
             ids = list(feed.runs)
-        else:
+        else:  # a new metric column alone leaves the other rows as they are (a missing cell shows empty; the
+            # next full sync writes None in): a run starting in a big project costs its own row, not every row
             ids = [rid for rid in feed.runs if rid in feed.changed_runs or rid in feed.changed_values or rid in touched]
         changed = []
         for rid in ids:
