@@ -2,11 +2,14 @@
 notebook size, core install size. Prints medians and ratios against the issue 13 targets and the
 first round's measurements (NOTES.md); asserts nothing.
 
-    python benchmarks/bench_widgets_scale.py [--runs 300 1000] [--steps 20000] [--install-size]
+    python benchmarks/bench_widgets_scale.py [--runs 300 1000] [--steps 20000] [--pairs 5] [--only-log]
+        [--install-size]
 
 Projects: N finished runs x 30 metrics x 5 steps (built under a temporary directory); then a
 new run logs `--steps` steps (2 metrics) with a 50 us busy "training step" between calls, once
-without widgets and once with show() made before it (so the hub taps its log()).
+without widgets and once with show() made before it (so the hub taps its log()), in `--pairs`
+alternating pairs, each loop after gc.collect(); per-pair median and mean ratios are printed
+(the machine is shared: a single pair or a single full collection can swing a mean 2-10x).
 """
 
 from __future__ import annotations
