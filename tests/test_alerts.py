@@ -56,13 +56,23 @@ def test_alert_data_round_trips_nested_objects_exactly():
     assert tnb.Api().alerts("alerts-data", after_id=ids[1]) == [alerts[2]]
 
 
+def test_non_finite_numbers_in_alert_data_are_stored_spelled_as_every_json_spells_them():
+    """SPEC: NaN and ±Inf are "NaN", "Infinity", "-Infinity" in every JSON, alert data included."""
+    run = tnb.init("alerts-nan-data")
+    data = {"loss": float("nan"), "nested": {"hi": [float("inf"), -float("inf"), 1.5]}, "ok": "NaN"}
+    tnb.alert("loss exploded", data=data)
+    run.flush()
+    [alert] = tnb.Api().alerts("alerts-nan-data")
+    assert alert["data"] == {"loss": "NaN", "nested": {"hi": ["Infinity", "-Infinity", 1.5]}, "ok": "NaN"}
+    assert data["loss"] != data["loss"]  # the caller's dict is left as it was
+    tnb.finish()
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
         ({"data": [1, 2]}, InvalidValue, "data must be a dict"),
         ({"data": {"s": {1, 2}}}, InvalidValue, "JSON-serialisable"),
-        ({"data": {"v": float("nan")}}, InvalidValue, "no NaN or Infinity"),
-        ({"data": {"v": [float("inf")]}}, InvalidValue, "no NaN or Infinity"),
         ({"data": {1: "a"}}, InvalidValue, "non-string key 1"),
         ({"data": {"outer": [{2: "b"}]}}, InvalidValue, r"data\['outer'\]\[0\] has a non-string key 2"),
         ({"data": {"o": object()}}, InvalidValue, "JSON-serialisable"),
@@ -112,6 +122,18 @@ def test_each_alert_prints_one_plain_line_when_stderr_is_not_a_terminal(capfd):
         "[trackio_nb INFO] printer @ step 0: manual — two lines",
         "[trackio_nb ERROR] printer @ step 1: loss above max_value — loss = 2 > max_value 1",
     ]
+
+
+def test_control_characters_in_the_line_show_as_replacement_characters_as_in_the_cli(capfd):
+    """A title or text with ESC, CR or a C1 code cannot clear or rewrite the terminal (same rule as the CLI)."""
+    run = tnb.init("alerts-controls", name="ctl")
+    tnb.alert("\x1b[2Jwiped\rover", "c1 \x9b31m\x07 bell\nnext line", level="warn")
+    run.flush()
+    out, err = capfd.readouterr()
+    assert out == ""
+    assert err.splitlines() == ["[trackio_nb WARN] ctl: \ufffd[2Jwiped\ufffdover — c1 \ufffd31m\ufffd bell next line"]
+    assert tnb.Api().alerts("alerts-controls")[0]["title"] == "\x1b[2Jwiped\rover"  # stored as given
+    tnb.finish()
 
 
 def test_the_line_is_coloured_when_stderr_is_a_terminal(data_dir):

@@ -6,6 +6,7 @@ import sys
 import time
 
 from .enums import parse_level
+from .presentation import printable
 from .storage.records import AlertRecord
 from .validation import check_alert_text, check_alert_title, encode_alert_data
 
@@ -39,7 +40,8 @@ def format_line(run_name: str, alert: AlertRecord, *, colour: bool) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line of `text` whose control characters (ESC, CR, C1 ...) show as U+FFFD, as in the CLI."""
+    return " ".join(printable(text).split())
 
 
 def announce(run_name: str, alert: AlertRecord) -> None:

@@ -7,6 +7,8 @@
 - A run is picked by id, or by a name only one run has (`resolve_run`); legends label runs
   by name, adding the id where two runs share it (`run_labels`).
 - `since` (alert filters) is read by `parse_since` everywhere.
+- Text from runs shown on a terminal (CLI tables, the alert line on stderr) has its control
+  characters shown as U+FFFD (`printable`).
 """
 
 from __future__ import annotations
@@ -65,6 +67,23 @@ def _default(value: object) -> object:
     if isinstance(value, datetime):
         return iso_utc(value)
     return str(value)
+
+
+# -- text for a terminal -----------------------------------------------------------------------
+
+
+_CONTROL = {c: "\ufffd" for c in [*range(32), *range(127, 160)] if chr(c) not in "\n\t"}
+
+
+def printable(doc: object) -> object:
+    """`doc` with control characters in its strings (ESC, CR, C1 ...) shown as U+FFFD: logged data never drives the terminal."""
+    if isinstance(doc, str):
+        return doc.translate(_CONTROL)
+    if isinstance(doc, dict):
+        return {printable(key): printable(value) for key, value in doc.items()}
+    if isinstance(doc, (list, tuple)):
+        return [printable(value) for value in doc]
+    return doc
 
 
 # -- time -------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 
 from .errors import InvalidValue
+from .presentation import jsonable
 
 MAX_KEY_LENGTH = 256
 MAX_STEP = 2**63 - 1
@@ -219,10 +220,11 @@ def check_alert_text(text: object) -> str | None:
 
 
 def encode_alert_data(data: object) -> str | None:
-    """`data` as strict JSON text (an object, no NaN/Infinity), or None.
+    """`data` as strict JSON text (an object), or None.
 
     Stored alert data is always strict JSON so that SQL (json_extract) and every JSON
-    reader can parse it: NaN and ±Inf are refused here (spell them "NaN", "Infinity").
+    reader can parse it: NaN and ±Inf are stored spelled "NaN", "Infinity", "-Infinity"
+    (`presentation.jsonable`, the spelling of every JSON the project emits).
     """
     if data is None:
         return None
@@ -230,12 +232,8 @@ def encode_alert_data(data: object) -> str | None:
         raise InvalidValue(f"alert data must be a dict (a JSON object) or None, got {type(data).__name__}")
     _check_json_keys(data, "alert data")
     try:
-        text = json.dumps(data, allow_nan=False, ensure_ascii=False)
-    except ValueError as exc:
-        raise InvalidValue(
-            f"alert data must be strict JSON: no NaN or Infinity (spell them 'NaN', 'Infinity'): {exc}"
-        ) from None
-    except (TypeError, RecursionError) as exc:
+        text = json.dumps(jsonable(data), allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as exc:
         raise InvalidValue(f"alert data must be JSON-serialisable: {exc}") from None
     problem = text_problem(text)
     if problem is not None:
@@ -248,7 +246,8 @@ def _no_constants(name: str) -> object:
 
 
 def check_alert_data_text(text: object) -> str | None:
-    """Alert data that arrived as JSON text (server, outbox): refused unless `encode_alert_data` could make it."""
+    """Alert data that arrived as JSON text (server, outbox): refused unless `encode_alert_data` could make it
+    (non-finite numbers arrive spelled "NaN", "Infinity": a bare NaN token is not JSON and is refused)."""
     if text is None:
         return None
     if not isinstance(text, str):

@@ -41,9 +41,9 @@ def _fail(message: str, code: int) -> int:
 
 
 def _execute(args) -> int:
-    from ..presentation import dumps
+    from ..presentation import dumps, printable
     from . import human
-    from .tables import fit, printable
+    from .tables import fit
 
     if args.command in FEATURE_COMMANDS:
         from . import features

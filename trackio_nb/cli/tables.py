@@ -161,20 +161,6 @@ def render(
     return "\n\n".join("\n".join(_lines(key + block, notes, width)) for block in blocks)
 
 
-_CONTROL = {c: "\ufffd" for c in [*range(32), *range(127, 160)] if chr(c) not in "\n\t"}
-
-
-def printable(doc: object) -> object:
-    """`doc` with control characters in its strings (ESC, CR, C1 ...) shown as U+FFFD: logged data never drives the terminal."""
-    if isinstance(doc, str):
-        return doc.translate(_CONTROL)
-    if isinstance(doc, dict):
-        return {printable(key): printable(value) for key, value in doc.items()}
-    if isinstance(doc, (list, tuple)):
-        return [printable(value) for value in doc]
-    return doc
-
-
 def fit(text: str, width: int | None = None) -> str:
     """Every line of `text` at most `width` characters: longer lines (prose) wrap with a hanging indent."""
     width = terminal_width() if width is None else width
