@@ -407,6 +407,7 @@ ERRORS = [
     (["serve", "--port", "http"], 1, "--port must be an integer, got 'http'"),
     (["serve", "--port", "70000"], 1, "--port must be between 0 and 65535, got '70000'"),
     (["report", "--project", "nope", "-o", "never.html"], 1, "no project named 'nope'"),
+    (["push", "--project", "nope", "--server", "http://127.0.0.1:9"], 1, "error: no project named 'nope' in "),
     (
         ["report", "--project", PROJECT, "--runs", "ghost"],
         1,

@@ -65,7 +65,8 @@ def test_history_of_one_metric_and_default_max_points(cli):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--max-points", "4"], "max_points must be at least 5, got 4"),
+        (["--max-points", "4"], "error: --max-points must be at least 5, got 4\n"),
+        (["--max-points", "0"], "error: --max-points must be at least 5, got 0\n"),
         (["--max-points", "x"], "--max-points must be an integer, got 'x'"),
         (["--metric", "nope"], "has no metric 'nope'"),
     ],

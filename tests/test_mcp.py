@@ -141,7 +141,7 @@ ERRORS = [
         ["compare", "--project", PROJECT, "--metrics", "loss,nope"],
     ),
     (("stop_run", {"project": PROJECT, "run": "ghost"}), ["stop", "--project", PROJECT, "--run", "ghost"]),
-    # the CLI names the flag (--since), the tool its argument (since): the rest of the message is the same
+    # the CLI names the flag (--since, --max-points), the tool its argument (since, max_points): the rest is the same
     (
         ("alerts", {"project": PROJECT, "since": "yesterday"}),
         ["list", "alerts", "--project", PROJECT, "--since", "yesterday"],
@@ -172,7 +172,10 @@ def test_bad_arguments_are_tool_errors_and_the_server_keeps_serving(seeded):
     for ((name, _), argv), result in zip(ERRORS, results[: len(ERRORS)], strict=True):
         code, out, err = cli_json(seeded, *argv)
         assert (code, out) == (1, "")
-        message = err.removeprefix("trackio-nb: error: ").removeprefix("--").rstrip("\n")
+        message = err.removeprefix("trackio-nb: error: ").rstrip("\n")
+        if message.startswith("--"):  # the CLI names its flag (--max-points), the tool its argument (max_points)
+            flag, rest = message.split(" ", 1)
+            message = f"{flag[2:].replace('-', '_')} {rest}"
         assert result.is_error is True
         assert _text(result) == f"Error executing tool {name}: {message}"
     for (name, _, field), result in zip(SCHEMA_ERRORS, results[len(ERRORS) :], strict=False):

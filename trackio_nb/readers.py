@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 import polars as pl
 
 from .errors import InvalidValue, RunNotFound
-from .storage import ProjectNotFound, connect, data_dir, project_path, queries
+from .storage import data_dir, open_project, project_path, queries
 from .storage.media_files import check_name, media_dir
 from .storage.paths import project_names
 from .storage.queries import READ_ALERTS_SCHEMA as ALERTS_SCHEMA
@@ -82,9 +82,7 @@ class LocalReader:
             if _file_identity(path) == self._files[project]:
                 return conn
             self._forget(project)  # the project was deleted (and perhaps created again) since
-        if not path.exists():
-            raise ProjectNotFound(f"no project named {project!r} in {self.root}")
-        conn = connect(path)  # a file that is not a trackio_nb database: ProjectNotFound naming it
+        conn = open_project(project, self.root)  # a file that is not a trackio_nb database: ProjectNotFound naming it
         self._conns[project], self._files[project] = conn, _file_identity(path)
         return conn
 

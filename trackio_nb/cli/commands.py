@@ -73,7 +73,8 @@ def get_metric(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
 
 def get_history(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     max_points = flags.non_negative_int("--max-points", args.max_points)
-    return documents.history(reader, args.project, args.run, args.metric, max_points)
+    with flags.named("max_points", "--max-points"):  # the minimum is documents.history's rule
+        return documents.history(reader, args.project, args.run, args.metric, max_points)
 
 
 def best(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:

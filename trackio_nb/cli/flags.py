@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 from ..errors import InvalidValue
@@ -47,9 +49,20 @@ def port(value: str) -> int:
     return number
 
 
+@contextmanager
+def named(argument: str, flag: str) -> Iterator[None]:
+    """An InvalidValue about `argument` (the Python and MCP name, e.g. max_points) raised inside
+    re-raised naming the command line's `flag` (--max-points): the rule stays with its owner."""
+    try:
+        yield
+    except InvalidValue as exc:
+        message = str(exc)
+        if not message.startswith(f"{argument} "):
+            raise
+        raise CliError(flag + message[len(argument) :]) from None
+
+
 def since(value: str | None) -> datetime | None:
     """An ISO 8601 date or date-time (the one `since` parser); without a zone it is UTC."""
-    try:
+    with named("since", "--since"):
         return parse_since(value)
-    except InvalidValue as exc:
-        raise CliError(f"--{exc}") from None

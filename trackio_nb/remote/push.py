@@ -16,7 +16,7 @@ import hashlib
 import json
 
 from ..errors import ServerError
-from ..storage import connect, data_dir, project_path
+from ..storage import data_dir, open_project, project_path
 from ..storage.dump import StoredRun, stored_alerts, stored_chunks, stored_media, stored_runs, stored_texts
 from ..storage.media_files import media_dir, read_blob
 from . import wire
@@ -37,8 +37,9 @@ def _b64(data: bytes) -> str:
 def push(project: str, server_url: str, token: str | None = None, dir: str | None = None) -> dict:
     """Upload `project` from the local data directory to the server; returns counts."""
     server_url = normalize_url(server_url)
-    path = project_path(project, data_dir(dir))
-    conn = connect(path)
+    root = data_dir(dir)
+    conn = open_project(project, root)
+    media_folder = media_dir(project_path(project, root))
     counts = {"runs": 0, "runs_created": 0, "values": 0, "alerts": 0, "media": 0}
     counts.update(batches_applied=0, batches_skipped=0)
     try:
@@ -55,7 +56,7 @@ def push(project: str, server_url: str, token: str | None = None, dir: str | Non
 
             for run in runs:
                 counts["runs"] += 1
-                counts["values"] += _push_run(conn, run, send, counts, media_dir(path))
+                counts["values"] += _push_run(conn, run, send, counts, media_folder)
             for alert_id, run_id, ts, step, level, title, text, data in stored_alerts(conn):
                 alert = {"timestamp": ts, "step": step, "level": level, "title": title, "text": text, "data": data}
                 send(_write(f"push:{run_id}:alert:{alert_id}:{_digest(alert)}", run_id, alerts=[alert]))

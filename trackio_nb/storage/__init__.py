@@ -6,7 +6,7 @@ demand: readers never pay for sqlite-utils).
 """
 
 from ..enums import STATUSES
-from .connection import ProjectNotFound, connect
+from .connection import ProjectNotFound, connect, open_project
 from .paths import data_dir, project_file_name, project_path, validate_project
 from .schema import SCHEMA_VERSION
 from .status import FAILED, FINISHED, RUNNING, effective_status
@@ -21,6 +21,7 @@ __all__ = [
     "connect",
     "data_dir",
     "effective_status",
+    "open_project",
     "project_file_name",
     "project_path",
     "validate_project",

@@ -6,9 +6,19 @@ import sqlite3
 from pathlib import Path
 
 from ..errors import ProjectNotFound, SchemaTooNew
+from .paths import project_path
 from .schema import SCHEMA_VERSION, ensure_schema
 
 BUSY_TIMEOUT_S = 30.0
+
+
+def open_project(project: str, root: Path) -> sqlite3.Connection:
+    """`project`'s database under the data directory `root`, which must exist: the one
+    "no project named 'p' in DIR" (ProjectNotFound) of every local reader and command."""
+    path = project_path(project, root)
+    if not path.exists():
+        raise ProjectNotFound(f"no project named {project!r} in {root}")
+    return connect(path)
 
 
 def connect(path: Path, *, create: bool = False, project: str | None = None) -> sqlite3.Connection:
