@@ -242,10 +242,19 @@ def test_cli_delete_asks_for_yes_and_deletes_nothing_without_it(data_dir, capsys
         f"trackio-nb: error: not deleted: run 'a' (id {a_id}) of project 'p' holds 19 points, 2 alerts;"
         " pass --yes to delete it\n",
     )
-    assert _cli(capsys, "delete", "project", "--project", "p", "--json") == (
+    code, out, err = _cli(capsys, "delete", "project", "--project", "p", "--json")
+    assert (code, json.loads(out), out.count("\n"), err) == (
         1,
-        "",
+        {"project": "p", "deleted": False, "runs": 2, "points": 20, "alerts": 3},
+        1,
         "trackio-nb: error: not deleted: project 'p' holds 2 runs, 20 points, 3 alerts; pass --yes to delete it\n",
+    )
+    code, out, err = _cli(capsys, "delete", "run", "--project", "p", "--run", "a", "--json")
+    assert (code, json.loads(out), err) == (
+        1,
+        {"project": "p", "run": "a", "run_id": a_id, "deleted": False, "runs": 1, "points": 19, "alerts": 2},
+        f"trackio-nb: error: not deleted: run 'a' (id {a_id}) of project 'p' holds 19 points, 2 alerts;"
+        " pass --yes to delete it\n",
     )
     assert [v.id for v in tnb.Api().runs("p")] == [a_id, b_id]
     assert _cli(capsys, "delete", "run", "--project", "p", "--run", "a", "--yes") == (

@@ -101,9 +101,11 @@ def stop(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
 def delete_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     doc = documents.delete_run(reader, args.project, args.run, confirmed=args.yes)
     if not args.yes:
-        raise CliError(
+        raise _unconfirmed(
+            args,
+            doc,
             f"not deleted: run {doc['run']!r} (id {doc['run_id']}) of project {args.project!r} holds"
-            f" {documents.describe_counts(doc, runs=False)}; pass --yes to delete it"
+            f" {documents.describe_counts(doc, runs=False)}; pass --yes to delete it",
         )
     return doc
 
@@ -111,10 +113,22 @@ def delete_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
 def delete_project(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:
     doc = documents.delete_project(reader, args.project, confirmed=args.yes)
     if not args.yes:
-        raise CliError(
-            f"not deleted: project {args.project!r} holds {documents.describe_counts(doc)}; pass --yes to delete it"
+        raise _unconfirmed(
+            args,
+            doc,
+            f"not deleted: project {args.project!r} holds {documents.describe_counts(doc)}; pass --yes to delete it",
         )
     return doc
+
+
+def _unconfirmed(args: argparse.Namespace, doc: dict[str, Any], message: str) -> CliError:
+    """The refusal of a delete without --yes; with --json, what it would delete ("deleted": false)
+    is first printed on stdout as the command's one document (the exit code stays 1)."""
+    if args.json:
+        from ..presentation import dumps
+
+        print(dumps(doc))
+    return CliError(message)
 
 
 def rename_run(reader: Reader, args: argparse.Namespace) -> dict[str, Any]:

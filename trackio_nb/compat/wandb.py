@@ -11,15 +11,19 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping, MutableMapping
+from functools import cached_property
+from numbers import Integral
 from pathlib import Path
 from typing import Any
 
 from .. import session as _session
 from ..enums import AlertLevel
+from ..errors import AmbiguousRun, ProjectNotFound, RunNotFound
 from ..tracked_run import Run as _CoreRun
-from ._shared import ConfigProxy, adopt, notice_once, save_files
+from ._shared import ConfigProxy, adopt, files_dir, notice_once, save_files
 
 DEFAULT_PROJECT = "uncategorized"  # wandb's own name for runs started without a project
 _MEDIA = ("Image", "Table", "Histogram", "Audio", "Video", "Html")
@@ -118,7 +122,19 @@ class Run:
 
     @property
     def id(self) -> str:
-        return self._run.id
+        """The `id` given to init() (kept in the config as `wandb/id`), else trackio_nb's run id:
+        either one resumes this run with `init(id=..., resume="must")`."""
+        return self._run.config.get(ID_KEY, self._run.id)
+
+    @property
+    def dir(self) -> str:
+        """The folder for the run's own files, `<project>.files/runs/<run id>/` in the data directory
+        (created on first access; W&B would upload it, trackio_nb keeps it local)."""
+        location = self._run.location
+        root = location[1] if location is not None and location[0] == "local" else None
+        folder = files_dir(self._run.project, root) / "runs" / self._run.id
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder)
 
     @property
     def step(self) -> int:
@@ -126,7 +142,23 @@ class Run:
         return 0 if last is None else last + 1
 
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
-        """Log `data`; with commit=False it is kept and merged into the next committed call."""
+        """Log `data`; with commit=False it is kept and merged into the next committed call.
+
+        A `step` below the run's current step is dropped with one warning, as wandb does."""
+        last = self._run._last_step
+        if (
+            step is not None
+            and last is not None
+            and isinstance(step, Integral)
+            and not isinstance(step, bool)
+            and step < last
+        ):
+            notice_once(
+                "wandb-step-back",
+                f"wandb.log(step={step}) is below the current step {last}: steps must increase, so this"
+                " data is ignored (as wandb does; said once)",
+            )
+            return
         if commit is not False and not self._pending and step is None:  # the usual call: log it as it is
             self._run.log(data)
             self.summary._observe(data)
@@ -148,7 +180,10 @@ class Run:
             self.log({}, commit=True)
 
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
-        """Finish the run: `failed` when exit_code is non-zero."""
+        """Finish the run: `failed` when exit_code is non-zero; `wandb.run` is None afterwards."""
+        global run
+        if run is self:
+            run = None
         self._flush_pending()
         status = "failed" if exit_code else "finished"
         if _session.current_run() is self._run:
@@ -217,7 +252,7 @@ class Run:
         self.finish(exit_code=1 if exc_type is not None else 0)
 
     def __repr__(self) -> str:
-        return f"<wandb(trackio_nb) Run {self._run.project}/{self._run.name} id={self._run.id}>"
+        return f"<wandb(trackio_nb) Run {self._run.project}/{self._run.name} id={self.id}>"
 
 
 class _DisabledRun:
@@ -231,6 +266,11 @@ class _DisabledRun:
     def __init__(self, config: dict) -> None:
         self.config = ConfigProxy(dict(config))
         self.summary: dict[str, Any] = {}
+
+    @cached_property
+    def dir(self) -> str:
+        """A temporary folder (nothing is kept in disabled mode), created on first access."""
+        return tempfile.mkdtemp(prefix="wandb-disabled-")
 
     def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None) -> None:
         self.summary.update(data)
@@ -254,6 +294,32 @@ class _DisabledRun:
 
 
 run: Run | _DisabledRun | None = None
+ID_KEY = "wandb/id"
+# `wandb.config` before init(): what is set there is carried into the next init() (its own
+# `config=` wins on a clash); `wandb.summary` before init() is empty and refuses writes.
+_preinit_config: dict[str, Any] = {}
+
+
+class _PreInitSummary(Mapping):
+    """`wandb.summary` while no run is current: empty; a write raises (a summary needs a run)."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("wandb.summary: call wandb.init() first (a summary belongs to a run)")
+
+    def __repr__(self) -> str:
+        return "Summary({})"
 
 
 def _as_config(config: Any, include: list[str] | None, exclude: list[str] | None) -> dict:
@@ -296,8 +362,10 @@ def init(
 ) -> Run | _DisabledRun:
     """wandb.init on trackio_nb. `project` defaults to $WANDB_PROJECT, else "uncategorized".
 
-    `id` names the run when `name` is not given (so `id=..., resume="allow"` resumes it);
-    `tags`, `notes`, `job_type` and `entity` are kept in the config under `wandb/...`;
+    `id` is kept in the config as `wandb/id` (`run.id` returns it) and names the run when
+    `name` is not given; `resume="allow"`/`"must"` with an `id` continues the run with that
+    id (or that trackio_nb run id) in `project`, in this process or any later one;
+    `tags`, `notes`, `job_type` and `entity` are kept in the config under `wandb/...` too;
     `mode="disabled"` stores nothing; "offline" and "online" both store locally.
     `dir` is the data directory (TRACKIO_NB_DIR otherwise).
     """
@@ -305,9 +373,10 @@ def init(
     mode = mode or os.environ.get("WANDB_MODE") or "online"
     if mode not in ("online", "offline", "disabled", "shared"):
         raise ValueError(f"mode must be 'online', 'offline' or 'disabled', got {mode!r}")
-    items = _as_config(config, config_include_keys, config_exclude_keys)
+    items = {**_preinit_config, **_as_config(config, config_include_keys, config_exclude_keys)}
     if mode == "disabled":
         run = _DisabledRun(items)
+        _preinit_config.clear()
         return run
     if reinit == "create_new":
         raise ValueError("reinit='create_new' (several runs at once) is not supported: trackio_nb has one current run")
@@ -316,17 +385,25 @@ def init(
     if ignored:
         notice_once("init-ignored", f"wandb.init(): {', '.join(sorted(ignored))} accepted and ignored")
     project = project or os.environ.get("WANDB_PROJECT") or DEFAULT_PROJECT
-    name = name or id
-    extra = {"tags": list(tags) if tags else None, "notes": notes, "job_type": job_type, "entity": entity}
+    extra = {"id": id, "tags": list(tags) if tags else None, "notes": notes, "job_type": job_type, "entity": entity}
     items.update({f"wandb/{k}": v for k, v in extra.items() if v is not None})
     if resume in (True, "auto"):
         resume = "allow"
     elif resume in (None, False):
         resume = "never"
+    if id is not None and resume != "never":  # the run is the one with that id, not merely the latest of a name
+        found = _run_with_id(project, id, dir)
+        if found is None and resume == "must":
+            raise RunNotFound(f"resume='must' but project {project!r} has no run with id {id!r}")
+        if found is None:
+            resume = "never"
+        name = found or name
+    name = name or id
     if run is not None and isinstance(run, Run):
         run._flush_pending()
     core = _session.init(project, name, config=items, group=group, resume=resume, dir=dir)
     run = Run(adopt(core), tags=tuple(tags or ()), notes=notes, job_type=job_type)
+    _preinit_config.clear()  # carried into this run's config
     global _exit_hook
     if not _exit_hook:  # registered after trackio_nb's own exit hook, so it runs before it
         atexit.register(_commit_pending_at_exit)
@@ -335,6 +412,32 @@ def init(
 
 
 _exit_hook = False
+
+
+def _run_with_id(project: str, wandb_id: str, root: str | os.PathLike | None) -> str | None:
+    """The name of the latest run of `project` whose wandb id (`wandb/id`, else its trackio_nb id)
+    is `wandb_id`, for resuming it by name; None when there is none.
+
+    AmbiguousRun when a later run has that name too: resuming by name would continue that one.
+    """
+    from ..api import Api
+
+    try:
+        runs = Api(dir=None if root is None else str(root)).runs(project)
+    except ProjectNotFound:
+        return None
+    # a run made before ids were kept (no `wandb/id`) answers to its name too, as it was named by its id
+    found = [r for r in runs if wandb_id in (r.id, *((r.config[ID_KEY],) if ID_KEY in r.config else (r.name,)))]
+    if not found:
+        return None
+    target = found[-1]
+    latest = [r for r in runs if r.name == target.name][-1]
+    if latest.id != target.id:
+        raise AmbiguousRun(
+            f"wandb id {wandb_id!r} is run {target.id} named {target.name!r}, but a later run {latest.id} has that"
+            " name too and would be resumed instead: rename one of them (RunView.rename) first"
+        )
+    return target.name
 
 
 def _commit_pending_at_exit() -> None:
@@ -402,14 +505,10 @@ def watch(models: Any = None, *args: Any, **kwargs: Any) -> None:
 def __getattr__(name: str) -> Any:
     if name == "config":
         current = run
-        if current is None:
-            raise AttributeError("wandb.config: no current run; call wandb.init() first")
-        return current.config
+        return ConfigProxy(_preinit_config) if current is None else current.config
     if name == "summary":
         current = run
-        if current is None:
-            raise AttributeError("wandb.summary: no current run; call wandb.init() first")
-        return current.summary
+        return _PreInitSummary() if current is None else current.summary
     if name in ("Table", "Image"):
         globals().update(_wandb_media())
         return globals()[name]
