@@ -9,9 +9,9 @@ clicked in any chart or run table of the same project, all without asking the ke
 from __future__ import annotations
 
 from array import array
+from itertools import pairwise
 from typing import Any
 
-import numpy as np
 import polars as pl
 import traitlets
 from ipywidgets import widget_serialization
@@ -20,7 +20,7 @@ from ..presentation import json_float, run_labels, select_run_ids
 from . import assets, html
 from .base import LiveWidget
 from .bundle import VegaBundle, shared_bundle
-from .hub import Batch
+from .hub import Entry
 from .jsonable import pack_column
 from .spec import X_MODES, specs
 
@@ -105,7 +105,7 @@ class CompareChart(LiveWidget):
             **source,
         )
 
-    def _update(self, batch: Batch, *, full: bool, initial: bool) -> None:
+    def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
         feed = self._feed
         if feed.removed:
             self._store = {k: s for k, s in self._store.items() if k[0] not in feed.removed}
@@ -122,7 +122,7 @@ class CompareChart(LiveWidget):
             else:  # by id or a name only one run has: ambiguity is an error, never a merge
                 frame = pl.DataFrame(runs, schema={"id": pl.String, "name": pl.String}, orient="row")
                 self._wanted = set(select_run_ids(frame, self.project, self._runs, missing_ok=True))
-        fresh: dict[Key, tuple[array, array, array]] = {}
+        fresh: dict[Key, tuple[list, list, list]] = {}
         points = feed.history(metrics) if initial else feed.points
         if points.height:
             if metrics is not None and not initial:
@@ -130,14 +130,34 @@ class CompareChart(LiveWidget):
             for (rid, metric), group in points.group_by(["run_id", "metric"], maintain_order=True):
                 if rid in self._wanted:
                     self._fold(
-                        fresh, (rid, metric), _f64(group["step"]), _f64(group["timestamp"]), _f64(group["value"])
+                        fresh,
+                        (rid, metric),
+                        group["step"].to_list(),
+                        group["timestamp"].to_list(),
+                        group["value"].to_list(),
                     )
         if batch:
-            shown = None if metrics is None else set(metrics)
             for rid in set(self._live_ids()) & self._wanted:
-                for metric, (steps, stamps, values) in batch.get(rid, {}).items():
-                    if shown is None or metric in shown:
-                        self._fold(fresh, (rid, metric), steps, stamps, values)
+                entries = [e for e in batch if e[0] == rid]
+                if not entries:
+                    continue
+                steps, stamps = [e[1] for e in entries], [e[2] for e in entries]
+                names = metrics or set().union(*(e[3] for e in entries))
+                for metric in names:
+                    ys = [e[3].get(metric) for e in entries]
+                    if None in ys:  # logged at some steps only
+                        kept = [i for i, y in enumerate(ys) if y is not None]
+                        if not kept:
+                            continue
+                        self._fold(
+                            fresh,
+                            (rid, metric),
+                            [steps[i] for i in kept],
+                            [stamps[i] for i in kept],
+                            [ys[i] for i in kept],
+                        )
+                    else:
+                        self._fold(fresh, (rid, metric), steps, stamps, ys)
         if full or relabel:
             self._sync_full(series=[self._packed(k, s.steps, s.ts, s.ys) for k, s in self._store.items()])
         elif fresh:
@@ -148,11 +168,11 @@ class CompareChart(LiveWidget):
                 buffers += [pack_column(c) for c in columns]  # step, t, y
             self._send_delta({"type": "points", "series": parts}, buffers)
 
-    def _fold(self, fresh: dict, key: Key, steps: array, ts: array, ys: array) -> None:
+    def _fold(self, fresh: dict, key: Key, steps: list, ts: list, ys: list) -> None:
         series = self._store.get(key)
         if series is None:
             series = self._store[key] = _Series()
-        if steps[0] > series.last_step and (len(steps) == 1 or bool((np.diff(np.frombuffer(steps)) > 0).all())):
+        if steps[0] > series.last_step and all(a < b for a, b in pairwise(steps)):
             series.steps.extend(steps)  # the usual case: new steps, in order
             series.ts.extend(ts)
             series.ys.extend(ys)
@@ -162,7 +182,7 @@ class CompareChart(LiveWidget):
                 series.add(s, t, y)
         got = fresh.get(key)
         if got is None:
-            fresh[key] = (array("d", steps), array("d", ts), array("d", ys))
+            fresh[key] = (list(steps), list(ts), list(ys))
         else:
             got[0].extend(steps)
             got[1].extend(ts)
@@ -205,10 +225,3 @@ def _metric_list(metric: str | None, metrics: list[str] | None) -> list[str]:
     if isinstance(metrics, str) or not all(isinstance(m, str) and m for m in metrics):
         raise TypeError("metrics must be a list of metric names")
     return list(dict.fromkeys(metrics))
-
-
-def _f64(column: pl.Series) -> array:
-    """A frame column as float64s (steps are exact below 2**53)."""
-    out = array("d")
-    out.frombytes(column.cast(pl.Float64).to_numpy().astype(np.float64, copy=False).tobytes())
-    return out

@@ -1,13 +1,8 @@
 """The live hub: feeds every widget of this kernel from `log()` and from tailing storage.
 
 - Runs started in this kernel are tapped through `Run.subscribe`: a tap appends
-  step, timestamp and numbers to its run's list (the cheapest thing log() can do) and,
-  when the throttle interval has passed and it is on the main thread, runs a tick. Every
-  FOLD_S in between, the lists are folded into float64 columns per metric (three arrays a
-  metric, however many steps): the numbers dicts are freed before they can make the
-  garbage collector run more often than without widgets, and a tick's cost stays bounded
-  however many steps were logged since the last. Both deadlines are one wall-clock window
-  the tap compares log()'s own timestamp with (no clock call per step). So updates are throttled inside
+  `(run_id, step, timestamp, numbers)` to a deque and, when the throttle interval has
+  passed and it is on the main thread, runs a tick. So updates are throttled inside
   `log()` (the kernel's event loop is blocked while a cell runs) and never sent from a
   thread (Colab drops those).
 - A tick drains the taps, then lets each widget read what storage holds after its own
@@ -24,10 +19,9 @@ import sys
 import threading
 import time
 import warnings
-from array import array
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain, repeat
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -47,11 +41,9 @@ TICK_COST_RATIO = 100.0  # a tick that took t seconds is followed by the next af
 FLUSH_TIMEOUT_S = 5.0  # a new widget waits this long for a kernel run's queue to be stored
 FINAL_FLUSH_TIMEOUT_S = 1.0  # after each cell: short, so a slow server never holds the kernel
 ERROR_BACKOFF_S = 10.0  # a widget whose source failed is retried this much later
-FOLD_S = 0.01  # tapped steps are folded into columns this often (at 50,000 steps/s, fewer than a GC generation holds)
 
 Source = tuple[str, str]  # ("local", data directory) or ("remote", server URL)
-Columns = tuple[array, array, array]  # float64 steps, timestamps (epoch s) and values of one metric
-Batch = dict[str, dict[str, Columns]]  # run id -> metric -> what this kernel logged since the last tick
+Entry = tuple[str, int, float, dict]  # run_id, step, timestamp, numbers
 
 
 class Subscriber(Protocol):
@@ -59,7 +51,7 @@ class Subscriber(Protocol):
     source: Source
     _feed: ProjectFeed
 
-    def _update(self, batch: Batch, *, full: bool, initial: bool) -> None: ...
+    def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None: ...
 
 
 @dataclass
@@ -73,42 +65,6 @@ class LiveRun:
     last_timestamp: float | None = None
     last_values: dict[str, float] = field(default_factory=dict)
     unsubscribe: Callable[[], None] | None = None
-    taken_step: int | None = None  # last_step at the last take
-    tape: list = field(default_factory=list)  # step, timestamp, numbers, step, ... tapped since the last fold
-    columns: dict[str, Columns] = field(default_factory=dict)  # folded, not yet taken by a tick
-    lock: threading.Lock = field(default_factory=threading.Lock)  # folds may run on a thread that logs
-
-    def fold(self) -> None:
-        """Move the tape's steps into `columns` (a log() on another thread may append meanwhile: it stays)."""
-        with self.lock:
-            tape = self.tape
-            n = len(tape)
-            n -= n % 3  # (each tap extends by one whole step at once)
-            if not n:
-                return
-            entries = tape[:n]
-            del tape[:n]
-            columns = self.columns
-            for name, (steps, stamps, values) in per_metric(entries).items():
-                got = columns.get(name)
-                if got is None:
-                    columns[name] = (array("d", steps), array("d", stamps), values)
-                else:
-                    got[0].extend(steps)
-                    got[1].extend(stamps)
-                    got[2].extend(values)
-            self.last_step, self.last_timestamp = entries[-3], entries[-2]
-
-    def take(self) -> dict[str, Columns] | None:
-        """What was logged since the last take, per metric (None: no log() call)."""
-        self.fold()
-        with self.lock:
-            if self.last_step == self.taken_step and not self.columns:
-                return None
-            columns, self.columns, self.taken_step = self.columns, {}, self.last_step
-        for name, (_, _, values) in columns.items():
-            self.last_values[name] = values[-1]
-        return columns
 
 
 def local_source(root: str | Path | None) -> Source:
@@ -131,10 +87,10 @@ class Hub:
     def __init__(self) -> None:
         self.subscribers: list[Subscriber] = []
         self.live: dict[str, LiveRun] = {}
+        self.pending: deque[Entry] = deque()
         self._readers: dict[Source, Reader] = {}
         self._due = 0.0
-        self._wall_from = self._wall_due = 0.0  # the taps' window: the next fold or tick, on the wall clock
-        self._wall_tick = 0.0  # the tick deadline on the wall clock
+        self._wall_from = self._wall_due = 0.0  # the same deadline on the wall clock, for the taps
         self._last_full = time.monotonic()
         self._full_every = FULL_SYNC_S
         self._idle_handle: asyncio.TimerHandle | None = None
@@ -189,15 +145,11 @@ class Hub:
         # log() passes its time.time(): the throttle compares that with a wall-clock window
         # (no clock call here; a clock set back leaves the window and ticks at once).
         def tap(
-            step: int,
-            timestamp: float,
-            numbers: dict,
-            _extend=live.tape.extend,
-            _hub=self,
+            step: int, timestamp: float, numbers: dict, _append=self.pending.append, _rid=run.id, _hub=self
         ) -> None:
-            _extend((step, timestamp, numbers))  # one call: atomic, whichever thread logs
+            _append((_rid, step, timestamp, numbers))
             if not _hub._wall_from <= timestamp < _hub._wall_due:
-                _hub._window(timestamp)
+                _hub._throttled_tick()
 
         live.unsubscribe = run.subscribe(tap, self._run_ended)
 
@@ -251,6 +203,7 @@ class Hub:
         if not self.subscribers:  # nobody to feed: stop tapping log(), start afresh next time
             for rid in list(self.live):
                 self._forget(rid)
+            self.pending.clear()
             self._due = 0.0
 
     # -- ticks ---------------------------------------------------------------------------
@@ -263,16 +216,6 @@ class Hub:
         """A tick now if the throttle allows one (main thread only)."""
         if time.monotonic() >= self._due:
             self._throttled_tick()
-
-    def _window(self, wall: float) -> None:
-        """A tap's timestamp left the window: a tick if one is due (main thread), else fold the tapes."""
-        if not self._wall_from <= wall < self._wall_tick and threading.current_thread() is threading.main_thread():
-            self.tick()  # (a clock set back leaves the window too: it ticks at once)
-            return
-        for live in list(self.live.values()):
-            live.fold()
-        due = self._wall_tick if self._wall_from <= wall < self._wall_tick else wall + 1.0  # (another thread)
-        self._wall_from, self._wall_due = wall - 1.0, min(due, wall + FOLD_S)
 
     def _throttled_tick(self) -> None:
         if threading.current_thread() is threading.main_thread():
@@ -287,7 +230,7 @@ class Hub:
             now = time.monotonic()
             self._due = now + self.interval()
             wall = time.time()
-            self._wall_from, self._wall_tick = wall - 1.0, wall + self.interval()
+            self._wall_from, self._wall_due = wall - 1.0, wall + self.interval()
             if final:
                 for live in list(self.live.values()):
                     if live.run.status == RunStatus.RUNNING:
@@ -304,23 +247,28 @@ class Hub:
                 self._full_every = max(FULL_SYNC_S, FULL_SYNC_COST_RATIO * cost)
             elif TICK_COST_RATIO * cost > self.interval():  # a big project: ticks stay under 1% of the loop
                 spacing = TICK_COST_RATIO * cost
-                self._due, self._wall_tick = now + spacing, wall + spacing
-            self._wall_due = min(self._wall_tick, wall + FOLD_S)
+                self._due, self._wall_due = now + spacing, wall + spacing
             for rid in [rid for rid, lr in self.live.items() if lr.run.status != RunStatus.RUNNING]:
                 self._forget(rid)  # an ended run logs no more; its rows were all read above
         finally:
             self._ticking = False
 
-    def _drain(self) -> Batch:
-        """Take what the taps collected since the last tick."""
-        batch: Batch = {}
-        for rid, live in list(self.live.items()):
-            columns = live.take()
-            if columns is not None:
-                batch[rid] = columns
+    def _drain(self) -> list[Entry]:
+        pop = self.pending.popleft
+        batch: list[Entry] = [pop() for _ in range(len(self.pending))]  # (a log() on another thread may append)
+        last: dict[str, Entry] = {}
+        for entry in batch:
+            last[entry[0]] = entry
+            live = self.live.get(entry[0])
+            if live is not None:
+                live.last_values.update(entry[3])
+        for rid, (_, step, timestamp, _) in last.items():
+            live = self.live.get(rid)
+            if live is not None:
+                live.last_step, live.last_timestamp = step, timestamp
         return batch
 
-    def _update_one(self, widget: Subscriber, batch: Batch, full: bool) -> None:
+    def _update_one(self, widget: Subscriber, batch: list[Entry], full: bool) -> None:
         now = time.monotonic()
         if self._retry_at.get(id(widget), 0.0) > now:
             return
@@ -368,26 +316,6 @@ class Hub:
         if time.monotonic() >= self._due:
             self.tick()
         self._schedule_idle()
-
-
-def per_metric(entries: list) -> dict[str, Columns]:
-    """Tapped steps (step, timestamp, numbers, step, ...) as columns per metric, in order of first appearance (a
-    metric logged at some steps only gets those steps)."""
-    steps = array("d", entries[0::3])
-    stamps = array("d", entries[1::3])
-    numbers = entries[2::3]
-    names = dict.fromkeys(chain.from_iterable(numbers))  # (C-level passes only, no Python loop per step)
-    every = sum(map(len, numbers)) == len(names) * len(numbers)  # usually every step logs the same metrics
-    out: dict[str, Columns] = {}
-    for name in names:
-        values = list(map(dict.get, numbers, repeat(name)))
-        if not every and None in values:
-            kept = [i for i, v in enumerate(values) if v is not None]
-            out[name] = (array("d", [steps[i] for i in kept]), array("d", [stamps[i] for i in kept]),
-                         array("d", [values[i] for i in kept]))  # fmt: skip
-        else:
-            out[name] = (steps, stamps, array("d", values))
-    return out
 
 
 def _ipython():
