@@ -83,13 +83,23 @@ def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
     keys = sorted({k for c in configs for k in c})
     if len(configs) <= 1:
         return keys
-    missing = object()
     out = []
     for key in keys:
-        seen = {json.dumps(c.get(key, missing), sort_keys=True, default=repr) for c in configs}
+        seen = {_same_key(c[key]) if key in c else _MISSING for c in configs}
         if len(seen) > 1:
             out.append(key)
     return out
+
+
+_MISSING = object()
+_EXACT = (str, int, bool, type(None))  # their JSON spelling is one-to-one with (type, value): no dumps needed
+
+
+def _same_key(value: Any) -> Any:
+    """A hashable key that is equal for two values exactly when their sorted JSON is."""
+    if type(value) in _EXACT:
+        return (type(value), value)
+    return json.dumps(value, sort_keys=True, default=repr)
 
 
 def _best(runs: pl.DataFrame, last: pl.DataFrame, metric: str) -> dict[str, Any] | None:

@@ -9,7 +9,8 @@ clicked in any chart or run table of the same project, all without asking the ke
 from __future__ import annotations
 
 from array import array
-from itertools import pairwise
+from itertools import compress, islice, repeat
+from operator import is_not, itemgetter, lt
 from typing import Any
 
 import polars as pl
@@ -137,16 +138,15 @@ class CompareChart(LiveWidget):
                         group["value"].to_list(),
                     )
         if batch:
-            for rid in set(self._live_ids()) & self._wanted:
-                entries = [e for e in batch if e[0] == rid]
-                if not entries:
-                    continue
-                steps, stamps = [e[1] for e in entries], [e[2] for e in entries]
-                names = metrics or set().union(*(e[3] for e in entries))
+            rids = set(map(itemgetter(0), batch))
+            for rid in rids.intersection(self._live_ids(), self._wanted):
+                entries = batch if len(rids) == 1 else [e for e in batch if e[0] == rid]
+                _, steps, stamps, numbers = zip(*entries, strict=True)  # columns in C, not a Python loop per step
+                names = metrics or set().union(*numbers)
                 for metric in names:
-                    ys = [e[3].get(metric) for e in entries]
+                    ys = list(map(dict.get, numbers, repeat(metric)))
                     if None in ys:  # logged at some steps only
-                        kept = [i for i, y in enumerate(ys) if y is not None]
+                        kept = list(compress(range(len(ys)), map(is_not, ys, repeat(None))))
                         if not kept:
                             continue
                         self._fold(
@@ -172,7 +172,7 @@ class CompareChart(LiveWidget):
         series = self._store.get(key)
         if series is None:
             series = self._store[key] = _Series()
-        if steps[0] > series.last_step and all(a < b for a, b in pairwise(steps)):
+        if steps[0] > series.last_step and all(map(lt, steps, islice(steps, 1, None))):
             series.steps.extend(steps)  # the usual case: new steps, in order
             series.ts.extend(ts)
             series.ys.extend(ys)

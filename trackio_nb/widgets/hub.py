@@ -22,6 +22,8 @@ import warnings
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import repeat, starmap
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -254,18 +256,19 @@ class Hub:
             self._ticking = False
 
     def _drain(self) -> list[Entry]:
-        pop = self.pending.popleft
-        batch: list[Entry] = [pop() for _ in range(len(self.pending))]  # (a log() on another thread may append)
-        last: dict[str, Entry] = {}
-        for entry in batch:
-            last[entry[0]] = entry
-            live = self.live.get(entry[0])
-            if live is not None:
-                live.last_values.update(entry[3])
-        for rid, (_, step, timestamp, _) in last.items():
+        """Take the buffered taps; loops over steps run in C (map/starmap), not per step in Python."""
+        n = len(self.pending)  # (a log() on another thread may append meanwhile: only these n are taken)
+        if not n:
+            return []
+        batch: list[Entry] = list(starmap(self.pending.popleft, repeat((), n)))
+        rids = set(map(itemgetter(0), batch))
+        for rid in rids:
             live = self.live.get(rid)
-            if live is not None:
-                live.last_step, live.last_timestamp = step, timestamp
+            if live is None:
+                continue
+            mine = batch if len(rids) == 1 else [e for e in batch if e[0] == rid]
+            deque(map(live.last_values.update, map(itemgetter(3), mine)), maxlen=0)
+            _, live.last_step, live.last_timestamp, _ = mine[-1]
         return batch
 
     def _update_one(self, widget: Subscriber, batch: list[Entry], full: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from operator import itemgetter
 from typing import Any
 
 import traitlets
@@ -39,6 +40,7 @@ class RunTable(LiveWidget):
         self._config_columns: list[str] = []
         self._config_version = -1
         self._flat: dict[str, dict] = {}
+        self._flat_of: dict[str, tuple[dict, dict]] = {}  # run id -> (the feed's config object, flattened)
         self._sent_config: list[str] | None = None
         super().__init__(project, **source)
         self.on_msg(self._on_message)
@@ -49,10 +51,11 @@ class RunTable(LiveWidget):
         if feed.removed:
             for rid in feed.removed:
                 self._rows.pop(rid, None)
+                self._flat_of.pop(rid, None)
             full = True
         live_ids = [rid for rid in self._live_ids() if rid in feed.runs]
         live = {rid: HUB.live[rid] for rid in live_ids}
-        touched = {rid for rid, *_ in batch if rid in live}
+        touched = set(map(itemgetter(0), batch)).intersection(live) if batch else set()
         if not (initial or full or feed.changed_runs or feed.changed_values or touched):
             return
         if self._fixed is not None:
@@ -64,7 +67,7 @@ class RunTable(LiveWidget):
             columns = sorted(names)
         if feed.config_version != self._config_version:
             self._config_version = feed.config_version
-            flat = {rid: flatten_config(r["config"]) for rid, r in feed.runs.items()}
+            flat = {rid: self._flatten(rid, r["config"]) for rid, r in feed.runs.items()}
             self._config_columns = differing_keys(list(flat.values()))
             self._flat = flat
         config_changed = self._config_columns != self._sent_config
@@ -94,6 +97,13 @@ class RunTable(LiveWidget):
             self._send_delta(
                 {"type": "rows", "columns": columns, "config_columns": self._config_columns, "rows": changed}
             )
+
+    def _flatten(self, rid: str, config: dict) -> dict:
+        """A run's flattened config, made again only when the feed parsed a new config for it."""
+        cached = self._flat_of.get(rid)
+        if cached is None or cached[0] is not config:
+            cached = self._flat_of[rid] = (config, flatten_config(config))
+        return cached[1]
 
     def _on_message(self, _widget: object, content: dict, _buffers: object) -> None:
         if not isinstance(content, dict) or content.get("type") != "stop":
