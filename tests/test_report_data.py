@@ -71,6 +71,17 @@ def test_config_helpers():
     assert differing_keys(configs) == ["extra", "lr"]
     assert differing_keys([{"b": 1, "a": 2}]) == ["a", "b"]
     assert differing_keys([]) == []
+    nan = float("nan")
+    mixed = [
+        {"one": 1, "none": None, "nan": nan, "nested": {"x": 1, "y": [1, 2]}, "same": "s", "list": [1]},
+        {"one": 1.0, "nan": float("nan"), "nested": {"y": [1, 2], "x": 1}, "same": "s", "list": [1]},
+        {"one": True, "none": None, "nan": nan, "nested": {"x": 1, "y": [1, 2]}, "same": "s", "list": [1.0]},
+    ]
+    # 1, 1.0 and True differ (as their JSON does); a missing key differs from None; NaN equals NaN;
+    # nested values compare by content, whatever their key order
+    assert differing_keys(mixed) == ["list", "none", "one"]
+    assert differing_keys([{"k": "1"}, {"k": 1}]) == ["k"]
+    assert differing_keys([{"k": None}, {"k": None}]) == []
 
 
 def test_direction_guess():

@@ -362,3 +362,28 @@ def test_importing_the_package_loads_no_widget_libraries():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_taps_of_two_runs_in_one_tick_stay_apart(widgets, manual, monkeypatch):
+    table, chart = RunTable("mix"), CompareChart("mix", metrics=["loss", "acc"])
+    widgets += [table, chart]
+    sent = {w: record(w) for w in (table, chart)}
+    monkeypatch.setattr(HUB, "_run_ended", lambda run: None)  # a's end leaves its taps for the next tick
+    a = tnb.init("mix", name="a")
+    for step in range(4):
+        tnb.log({"loss": float(step)})
+    b = tnb.init("mix", name="b")  # finishes a
+    for step in range(4):
+        tnb.log({"loss": 10.0 + step, **({"acc": step / 4} if step % 2 else {})})  # acc at odd steps only
+    assert {e[0] for e in HUB.pending} == {a.id, b.id}
+    HUB.tick()
+    [delta] = customs(sent[chart])
+    got = sorted((s["run"], s["metric"], s["x"], s["y"]) for s in delta["series"])
+    assert got == [
+        ("a", "loss", [0, 1, 2, 3], [0.0, 1.0, 2.0, 3.0]),
+        ("b", "acc", [1, 3], [0.25, 0.75]),
+        ("b", "loss", [0, 1, 2, 3], [10.0, 11.0, 12.0, 13.0]),
+    ]
+    rows = {r["name"]: (r["last_step"], r["metrics"]) for m in customs(sent[table]) for r in m["rows"]}
+    assert rows == {"a": (3, {"acc": None, "loss": 3.0}), "b": (3, {"acc": 0.75, "loss": 13.0})}
+    tnb.finish()

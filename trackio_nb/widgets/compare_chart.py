@@ -9,6 +9,7 @@ clicked in any chart or run table of the same project, all without asking the ke
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
 from itertools import compress, islice, repeat
 from operator import is_not, itemgetter, lt
 from typing import Any
@@ -168,7 +169,8 @@ class CompareChart(LiveWidget):
                 buffers += [pack_column(c) for c in columns]  # step, t, y
             self._send_delta({"type": "points", "series": parts}, buffers)
 
-    def _fold(self, fresh: dict, key: Key, steps: list, ts: list, ys: list) -> None:
+    def _fold(self, fresh: dict, key: Key, steps: Sequence, ts: Sequence, ys: Sequence) -> None:
+        steps, ts, ys = array("d", steps), array("d", ts), array("d", ys)  # once, in C: stored and sent as they are
         series = self._store.get(key)
         if series is None:
             series = self._store[key] = _Series()
@@ -182,7 +184,7 @@ class CompareChart(LiveWidget):
                 series.add(s, t, y)
         got = fresh.get(key)
         if got is None:
-            fresh[key] = (list(steps), list(ts), list(ys))
+            fresh[key] = (steps, ts, ys)
         else:
             got[0].extend(steps)
             got[1].extend(ts)
