@@ -130,10 +130,14 @@ def spawn(code: str, env: dict, log_dir: Path, name: str) -> tuple[subprocess.Po
 
 
 def wait_for_line(path: Path, text: str, proc: subprocess.Popen, timeout: float = 30.0) -> str:
-    """Wait until `path` holds a line starting with `text`; returns that line."""
+    """Wait until `path` holds a whole line starting with `text`; returns that line.
+
+    Only lines that end with a newline count: an unbuffered child (PYTHONUNBUFFERED) writes
+    `print("started", run_id)` in pieces, and a reader between them would see "started" alone.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for line in path.read_text().splitlines():
+        for line in path.read_text().split("\n")[:-1]:
             if line.startswith(text):
                 return line
         if proc.poll() is not None:

@@ -67,22 +67,23 @@ class RunTable(LiveWidget):
             flat = {rid: flatten_config(r["config"]) for rid, r in feed.runs.items()}
             self._config_columns = differing_keys(list(flat.values()))
             self._flat = flat
-        columns_changed = columns != self._columns or self._config_columns != self._sent_config
+        config_changed = self._config_columns != self._sent_config
+        columns_changed = columns != self._columns or config_changed
         self._sent_config = self._config_columns
-        if initial or full or columns_changed:
-            ids = list(feed.runs)
-        else:
-            ids = [rid for rid in feed.runs if rid in feed.changed_runs or rid in feed.changed_values or rid in touched]
+        # A new metric column leaves the other rows as they are (a missing cell shows empty; the next full sync
+        # writes None in); a config column that appears or goes changes only their config cells. So a run starting
+        # in a big project costs its own row, not a rebuild of every row.
+        rebuild_all = initial or full
         changed = []
-        for rid in ids:
-            row = _row(
-                feed.runs[rid],
-                columns,
-                feed.last.get(rid, {}),
-                live.get(rid),
-                self._config_columns,
-                self._flat.get(rid, {}),
-            )
+        for rid, run in feed.runs.items():
+            if rebuild_all or rid in feed.changed_runs or rid in feed.changed_values or rid in touched:
+                row = _row(
+                    run, columns, feed.last.get(rid, {}), live.get(rid), self._config_columns, self._flat.get(rid, {})
+                )
+            elif config_changed and rid in self._rows:
+                row = {**self._rows[rid], "config": _config_cells(self._flat.get(rid, {}), self._config_columns)}
+            else:
+                continue
             if self._rows.get(rid) != row:
                 self._rows[rid] = row
                 changed.append(row)
@@ -163,8 +164,13 @@ def _row(run: dict, columns: list[str], last: dict, live, config_columns: list[s
         "duration_s": None if end is None else max(0.0, end - run["created_at"]),
         "stop_requested": run["stop_requested"],
         "metrics": metrics,
-        "config": {k: _config_cell(config[k]) for k in config_columns if k in config},
+        "config": _config_cells(config, config_columns),
     }
+
+
+def _config_cells(config: dict, config_columns: list[str]) -> dict:
+    """A row's config cells: the flattened config's values of the config columns it has."""
+    return {k: _config_cell(config[k]) for k in config_columns if k in config}
 
 
 def _config_cell(value: Any) -> Any:
