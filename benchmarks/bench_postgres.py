@@ -4,7 +4,8 @@ Run through bench_remote.py (it parses the flags). Starts a throwaway PostgreSQL
 (Debian's binaries, tests/pg_support.py), then prints medians of:
 - ingest values/s from N clients: SQLite server | one PostgreSQL replica | two replicas;
 - the same three servers fed by a load generator (bench_replay.py: pre-encoded batches of
-  REPLAY_STEPS steps, the same values, from REPLAY_SENDERS light processes): what a server
+  REPLAY_STEPS steps, REPLAY_VOLUME times as many values, from REPLAY_SENDERS light
+  processes, the runs split between the replicas as the clients are): what a server
   ingests when the clients' own CPU is not shared with it;
 - the final-values query (100 runs x 20 metrics x 5,000 steps) through each server;
 - the PostgreSQL read path both ways: psycopg binary rows vs ADBC Arrow (what chose psycopg).
@@ -25,6 +26,7 @@ from tests.remote_support import TOKEN, ServerProcess
 
 RUNS, METRICS, STEPS, BATCH = 100, 20, 5_000, 1_000
 REPLAY_STEPS, REPLAY_SENDERS = 1_000, 4
+REPLAY_VOLUME = 5  # the replay sends 5x the clients' values: rounds of seconds, not fractions of one
 
 
 def _median_ms(fn, repeat: int = 21) -> float:
@@ -147,7 +149,7 @@ def main(args) -> None:
             print(f"    {label:12s} {statistics.median(rates):>12,.0f}")
         print("  target: >= 1,000,000 values/s with two replicas")
 
-        batches = max(args.steps // REPLAY_STEPS, 1)
+        batches = max(args.steps * REPLAY_VOLUME // REPLAY_STEPS, 1)
         runs = encoded_batches("bench", args.clients, batches, REPLAY_STEPS, args.metrics)
         replayed = args.clients * batches * REPLAY_STEPS * args.metrics
         replay_rows: dict[str, list[tuple[float, float]]] = {label: [] for label in rows}
