@@ -3,6 +3,10 @@
 Run through bench_remote.py (it parses the flags). Starts a throwaway PostgreSQL cluster
 (Debian's binaries, tests/pg_support.py), then prints medians of:
 - ingest values/s from N clients: SQLite server | one PostgreSQL replica | two replicas;
+- the same three servers fed by a load generator (bench_replay.py: pre-encoded batches of
+  REPLAY_STEPS steps, REPLAY_VOLUME times as many values, from REPLAY_SENDERS light
+  processes, the runs split between the replicas as the clients are): what a server
+  ingests when the clients' own CPU is not shared with it;
 - the final-values query (100 runs x 20 metrics x 5,000 steps) through each server;
 - the PostgreSQL read path both ways: psycopg binary rows vs ADBC Arrow (what chose psycopg).
 """
@@ -14,12 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_remote import ingest_round
+from bench_remote import _CHECKS, ingest_round
+from bench_replay import encoded_batches, open_runs, replay
 
 from tests.pg_support import PostgresCluster
 from tests.remote_support import TOKEN, ServerProcess
 
 RUNS, METRICS, STEPS, BATCH = 100, 20, 5_000, 1_000
+REPLAY_STEPS, REPLAY_SENDERS = 1_000, 4
+REPLAY_VOLUME = 5  # the replay sends 5x the clients' values: rounds of seconds, not fractions of one
 
 
 def _median_ms(fn, repeat: int = 21) -> float:
@@ -96,6 +103,29 @@ def _read_paths(url: str) -> dict[str, float]:
     return out
 
 
+def replay_round(root: Path, runs: list[list[bytes]], values: int, metrics: int, database: str | None, replicas: int):
+    """(sender wall seconds, server window seconds) for replaying `runs` through `replicas` servers."""
+    servers = [ServerProcess(root / f"server{r}", database=database).start() for r in range(replicas)]
+    try:
+        open_runs(servers[0].url, "bench", len(runs))
+        wall = replay(root, [s.url for s in servers], runs, REPLAY_SENDERS)
+        if database is None:
+            with servers[0].db("bench") as conn:
+                stored, counts, (first, last) = (tuple(conn.execute(q).fetchone()) for q in _CHECKS)
+        else:
+            import psycopg
+
+            with psycopg.connect(database) as conn:
+                stored, counts, (first, last) = (tuple(conn.execute(q).fetchone()) for q in _CHECKS)
+        per_series = values // (len(runs) * metrics)
+        if stored != (values,) or counts != (len(runs) * metrics, per_series, per_series):
+            raise RuntimeError(f"lost or duplicated values: stored {stored}, summaries {counts}")
+        return wall, last - first
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def main(args) -> None:
     from trackio_nb.names import new_run_name
     from trackio_nb.storage.postgres import open_store
@@ -118,6 +148,27 @@ def main(args) -> None:
         for label, rates in rows.items():
             print(f"    {label:12s} {statistics.median(rates):>12,.0f}")
         print("  target: >= 1,000,000 values/s with two replicas")
+
+        batches = max(args.steps * REPLAY_VOLUME // REPLAY_STEPS, 1)
+        runs = encoded_batches("bench", args.clients, batches, REPLAY_STEPS, args.metrics)
+        replayed = args.clients * batches * REPLAY_STEPS * args.metrics
+        replay_rows: dict[str, list[tuple[float, float]]] = {label: [] for label in rows}
+        for i in range(args.repeat):
+            for label, replicas in (("sqlite", 0), ("postgres x1", 1), ("postgres x2", 2)):
+                database = cluster.new_database("replay") if replicas else None
+                with tempfile.TemporaryDirectory() as tmp:
+                    wall, window = replay_round(Path(tmp), runs, replayed, args.metrics, database, max(replicas, 1))
+                replay_rows[label].append((replayed / wall, replayed / window))
+                print(f"  replay round {i + 1} {label}: wall {wall:.2f} s, server window {window:.2f} s", flush=True)
+        print(
+            f"replay: {args.clients} runs x {batches} pre-encoded batches of {REPLAY_STEPS} steps x {args.metrics}"
+            f" metrics = {replayed:,} values from {REPLAY_SENDERS} sender processes"
+        )
+        print("  median values/s (sender wall | server window); every value stored exactly once:")
+        for label, rates in replay_rows.items():
+            by_wall = statistics.median(r[0] for r in rates)
+            by_window = statistics.median(r[1] for r in rates)
+            print(f"    {label:12s} {by_wall:>12,.0f} | {by_window:>12,.0f}")
 
         print(f"final values, {RUNS} runs x {METRICS} metrics x {STEPS:,} steps, through the server (median ms):")
         with tempfile.TemporaryDirectory() as tmp:

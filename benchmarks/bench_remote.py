@@ -11,7 +11,9 @@ Targets (issue 7): >= 200,000 values/s ingested; remote log() as cheap as local.
 
 With `--db postgres` (a throwaway PostgreSQL cluster from Debian's binaries, as the tests
 start it): ingest side by side for the SQLite server, one replica and two replicas on one
-PostgreSQL database (clients split between replicas), then the final-values query over
+PostgreSQL database (clients split between replicas); the same three servers fed by a
+load generator replaying pre-encoded batches (bench_replay.py: what a server ingests when
+it does not share its CPU with 8 training processes); then the final-values query over
 100 runs x 20 metrics x 5,000 steps through each server, and the read path measured both
 ways (psycopg binary rows vs ADBC Arrow). Targets (issue 16): >= 1 M values/s with two
 replicas; final values <= 50 ms through the server.

@@ -182,7 +182,7 @@ def test_a_batch_that_fails_midway_stores_nothing(data_dir, monkeypatch):
     def boom(*args):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(writes, "summarize", boom)  # fails after the chunk insert
+    monkeypatch.setattr(writes, "series_chunk", boom)  # fails inside the transaction, after the metric names
     with pytest.raises(RuntimeError, match="disk on fire"):
         writes.write_batch(db, key, SeriesState(), logs)
     counts = [db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("chunks", "text_values", "metric_names")]

@@ -15,7 +15,7 @@ import polars as pl
 
 from .enums import AlertLevel, RunStatus
 from .errors import InvalidValue, MetricNotFound
-from .presentation import iso_utc, select_run_ids
+from .presentation import run_fields, select_run_ids
 from .readers import Reader
 
 DIRECTIONS = ("min", "max")
@@ -190,12 +190,7 @@ def summary(reader: Reader, project: str, metric: str | None = None) -> dict[str
         got_metrics, values, _ = by_run.get(row["id"], ([], [], []))
         out.append(
             {
-                "id": row["id"],
-                "run": row["name"],
-                "group": row["group"],
-                "status": row["status"],
-                "created_at": iso_utc(row["created_at"]),
-                "finished_at": iso_utc(row["finished_at"]),
+                **run_fields(row),
                 "num_alerts": per_run.get(row["id"], 0),
                 "metrics": dict(zip(got_metrics, values, strict=True)),
             }

@@ -14,7 +14,7 @@ from typing import Any
 from . import analysis
 from .api import check_alert_filters
 from .errors import InvalidValue, RunNotFound
-from .presentation import alert_dicts, dumps, iso_utc, require_metric, resolve_run
+from .presentation import alert_dicts, dumps, iso_utc, require_metric, resolve_run, run_fields
 from .readers import Reader
 
 DEFAULT_MAX_POINTS = 500
@@ -34,17 +34,7 @@ def list_runs(reader: Reader, project: str) -> dict[str, Any]:
     runs = reader.runs(project)
     return {
         "project": project,
-        "runs": [
-            {
-                "id": row["id"],
-                "run": row["name"],
-                "group": row["group"],
-                "status": row["status"],
-                "created_at": iso_utc(row["created_at"]),
-                "finished_at": iso_utc(row["finished_at"]),
-            }
-            for row in runs.iter_rows(named=True)
-        ],
+        "runs": [run_fields(row) for row in runs.iter_rows(named=True)],
     }
 
 

@@ -175,6 +175,18 @@ def alert_reason(alert: Mapping[str, Any]) -> str | None:
 # -- runs -------------------------------------------------------------------------------------
 
 
+def run_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A run as every JSON document shows it: id, name (`run`), group, status, ISO times."""
+    return {
+        "id": row["id"],
+        "run": row["name"],
+        "group": row["group"],
+        "status": row["status"],
+        "created_at": iso_utc(row["created_at"]),
+        "finished_at": iso_utc(row["finished_at"]),
+    }
+
+
 def run_labels(runs: Iterable[tuple[str, str]]) -> dict[str, str]:
     """Label per run id from (id, name) pairs: the name, plus the id where two runs share it."""
     pairs = list(runs)

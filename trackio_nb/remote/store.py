@@ -23,7 +23,7 @@ from ..validation import (
     check_step,
 )
 from .media_wire import decode_media
-from .wire import decode_logs
+from .wire import decode_packed
 
 KINDS = ("open", "write", "status")
 MAX_ID_LENGTH = 128
@@ -91,8 +91,8 @@ def _check_open(batch: dict) -> None:
 def _check_write(batch: dict) -> None:
     alerts = batch.setdefault("alerts", [])
     config = batch.setdefault("config", None)
-    batch["logs"] = logs = decode_logs(batch.get("logs", []))
-    check_entries(logs)
+    batch["logs"] = logs = decode_packed(batch.get("logs", []))
+    check_entries(logs.outline())  # keys and texts; every step is an int64 >= 0 already
     _need(isinstance(alerts, list), "'alerts' must be a list")
     _need(config is None or isinstance(config, dict), "'config' must be a JSON object or null")
     if config is not None:

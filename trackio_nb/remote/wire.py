@@ -16,11 +16,13 @@ import io
 import json
 from collections.abc import Sequence
 
+import numpy as np
 import polars as pl
 
 from .. import errors
 from ..errors import InvalidValue
-from ..storage.codec import pack_floats, pack_ints, unpack_floats, unpack_ints
+from ..storage.codec import pack_floats, pack_ints
+from ..storage.packed import PackedGroup, PackedLogs
 from ..storage.records import LogEntry
 
 API = "/api/v1"
@@ -129,11 +131,11 @@ def _unb64(group: dict, field: str, where: str) -> bytes:
     return data
 
 
-def decode_logs(groups: object) -> list[LogEntry]:
-    """The inverse of `encode_logs`, checking every field; ValueError names the bad one."""
+def _decode_groups(groups: object) -> list[PackedGroup]:
+    """Every group of `encode_logs`' output as arrays, checking every field; InvalidValue names the bad one."""
     if not isinstance(groups, list):
         raise InvalidValue("'logs' must be a list of groups")
-    entries: list[LogEntry] = []
+    out: list[PackedGroup] = []
     for g, group in enumerate(groups):
         where = f"logs[{g}]"
         if not isinstance(group, dict):
@@ -141,18 +143,29 @@ def decode_logs(groups: object) -> list[LogEntry]:
         keys = group.get("keys")
         if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys) or len(set(keys)) != len(keys):
             raise InvalidValue(f"{where}.keys must be a list of distinct non-empty metric names")
-        steps = unpack_ints(_unb64(group, "steps", where)).tolist()
-        stamps = unpack_floats(_unb64(group, "timestamps", where)).tolist()
-        values = unpack_floats(_unb64(group, "values", where)).tolist()
+        steps = np.frombuffer(_unb64(group, "steps", where), dtype="<i8")
+        stamps = np.frombuffer(_unb64(group, "timestamps", where), dtype="<f8")
+        values = np.frombuffer(_unb64(group, "values", where), dtype="<f8")
         if len(stamps) != len(steps) or len(values) != len(keys) * len(steps):
             raise InvalidValue(f"{where}: steps, timestamps and values do not line up with the keys")
-        if steps and min(steps) < 0:
+        if len(steps) and steps.min() < 0:
             raise InvalidValue(f"{where}: steps must be >= 0")
         texts = group.get("texts")
         bad_texts = not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values())
         if texts is not None and (len(steps) != 1 or bad_texts):
             raise InvalidValue(f"{where}.texts must be {{metric: JSON text}} on a one-step group")
-        k = len(keys)
-        for r, step in enumerate(steps):
-            entries.append((step, stamps[r], dict(zip(keys, values[r * k : r * k + k], strict=True)), texts))
-    return entries
+        # Native byte order (a no-op on little-endian machines) so arrays add and compare as numbers.
+        steps, stamps = steps.astype(np.int64, copy=False), stamps.astype(np.float64, copy=False)
+        values = values.astype(np.float64, copy=False).reshape(len(steps), len(keys))
+        out.append(PackedGroup(tuple(keys), steps, stamps, values, texts))
+    return out
+
+
+def decode_packed(groups: object) -> PackedLogs:
+    """`encode_logs`' output back as packed arrays (what the server stores), every field checked."""
+    return PackedLogs(_decode_groups(groups))
+
+
+def decode_logs(groups: object) -> list[LogEntry]:
+    """The inverse of `encode_logs`, checking every field; InvalidValue names the bad one."""
+    return list(decode_packed(groups))

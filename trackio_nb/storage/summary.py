@@ -8,7 +8,10 @@ value is stored as NULL in `last_value` and read back as NaN.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,55 @@ def summarize(steps: list[int], timestamps: list[float], values: list[float]) ->
     else:
         lo = hi = lo_step = hi_step = None
     return Summary(len(steps), top, timestamps[last], values[last], lo, lo_step, hi, hi_step)
+
+
+def summarize_arrays(steps: np.ndarray, timestamps: np.ndarray, values: np.ndarray) -> Summary:
+    """`summarize` on NumPy arrays (int64 steps, float64 timestamps and values): the same Summary, vectorised."""
+    n = len(steps)
+    top = int(steps.max())
+    last = n - 1 if steps[-1] == top else n - 1 - int(np.argmax(steps[::-1] == top))
+    nan = np.isnan(values)
+    if nan.all():
+        lo = hi = lo_step = hi_step = None
+    else:
+        # argmin/argmax give the first extreme in logged order, as min()/max() and list.index do.
+        if nan.any():
+            where = np.flatnonzero(~nan)
+            i, j = where[np.argmin(values[where])], where[np.argmax(values[where])]
+        else:
+            i, j = int(np.argmin(values)), int(np.argmax(values))
+        lo, hi = float(values[i]), float(values[j])
+        lo_step, hi_step = int(steps[i]), int(steps[j])
+    return Summary(n, top, float(timestamps[last]), float(values[last]), lo, lo_step, hi, hi_step)
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesChunk:
+    """One metric's values in one batch, packed for the `chunks` table, with its summary to merge."""
+
+    n: int
+    first_step: int
+    last_step: int
+    steps: bytes  # little-endian int64 (storage.codec's format)
+    timestamps: bytes  # little-endian float64
+    values: bytes
+    summary: Summary | None  # None: a step seen before (or twice here): recompute from the chunks
+
+
+def series_chunk(steps: Sequence[int], timestamps: Sequence[float], values: Sequence[float], previous: int):
+    """The chunk of one series (lists or arrays); `previous` is the series' stored last step (-1: none)."""
+    s = np.asarray(steps, dtype=np.int64)
+    t = np.asarray(timestamps, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    lo, hi = int(s.min()), int(s.max())
+    increasing = len(s) < 2 or bool((s[1:] > s[:-1]).all())
+    fresh = lo > previous and (increasing or len(np.unique(s)) == len(s))
+    summary = summarize_arrays(s, t, v) if fresh else None
+    return SeriesChunk(len(s), lo, hi, _le(s, "<i8"), _le(t, "<f8"), _le(v, "<f8"), summary)
+
+
+def _le(a: np.ndarray, dtype: str) -> bytes:
+    return a.astype(dtype, copy=False).tobytes()
 
 
 def dedupe_last(steps: list[int], timestamps: list[float], values: list[float]):

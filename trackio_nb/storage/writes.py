@@ -15,13 +15,13 @@ from pathlib import Path
 import sqlite_utils
 
 from ..errors import RunInProgress
-from .codec import pack_floats, pack_ints
 from .connection import connect
 from .media_files import write_blobs
+from .packed import PackedLogs
 from .records import AlertRecord, LogEntry, MediaRecord, RunRecord, SeriesState
 from .schema import write_summary_from_chunks
 from .status import RUNNING, effective_status
-from .summary import summarize
+from .summary import series_chunk
 
 
 @contextmanager
@@ -260,6 +260,8 @@ def _group(logs: Sequence[LogEntry]) -> tuple[dict[str, tuple[list[int], list[fl
     Consecutive steps that log the same metrics in the same order (the usual training loop)
     are transposed with zip() in C; only irregular steps pay a Python loop per value.
     """
+    if isinstance(logs, PackedLogs):  # a server batch: arrays per metric, no Python object per value
+        return logs.series()
     series: dict[str, tuple[list[int], list[float], list[float]]] = {}
     texts: list[tuple[str, int, float, str]] = []
     i, n = 0, len(logs)
@@ -335,25 +337,25 @@ def write_batch(
         recompute = []
         for name, (steps, stamps, values) in series.items():
             metric_key = state.metric_keys[name]
-            lo, hi = min(steps), max(steps)
+            previous = state.last_steps.get(metric_key, -1)
+            c = series_chunk(steps, stamps, values, previous)
             chunks.append(
                 {
                     "run_key": run_key,
                     "metric_key": metric_key,
-                    "n": len(steps),
-                    "first_step": lo,
-                    "last_step": hi,
-                    "steps": pack_ints(steps),
-                    "timestamps": pack_floats(stamps),
-                    "values": pack_floats(values),
+                    "n": c.n,
+                    "first_step": c.first_step,
+                    "last_step": c.last_step,
+                    "steps": c.steps,
+                    "timestamps": c.timestamps,
+                    "values": c.values,
                 }
             )
-            previous = state.last_steps.get(metric_key, -1)
-            if lo <= previous or len(set(steps)) != len(steps):
+            if c.summary is None:
                 recompute.append(metric_key)
             else:
-                merges.append(summarize(steps, stamps, values).as_row(run_key, metric_key))
-            state.last_steps[metric_key] = max(hi, previous)
+                merges.append(c.summary.as_row(run_key, metric_key))
+            state.last_steps[metric_key] = max(c.last_step, previous)
         if chunks:
             db.table("chunks").insert_all(chunks)
         if merges:

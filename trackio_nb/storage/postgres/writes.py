@@ -12,21 +12,24 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import psycopg
 
 from ...errors import RunNotFound
-from ..codec import pack_floats, pack_ints
 from ..records import AlertRecord, LogEntry, MediaRecord
 from ..server_store import identity, resume_refused
-from ..summary import summarize
+from ..summary import SeriesChunk, series_chunk
 from ..writes import check_takeover, group_logs, taken_over
 from .schema import write_summary
 
+# One statement per batch: every series' summary as parallel arrays (one row per metric, so
+# no row is updated twice by the statement).
 MERGE_SUMMARY = """
 INSERT INTO summaries AS s (run_key, metric_key, count, last_step, last_timestamp, last_value,
                             min_value, min_step, max_value, max_step)
-VALUES (%(run_key)s, %(metric_key)s, %(count)s, %(last_step)s, %(last_timestamp)s, %(last_value)s,
-        %(min_value)s, %(min_step)s, %(max_value)s, %(max_step)s)
+SELECT %(run_key)s, * FROM unnest(%(metric_key)s::integer[], %(count)s::bigint[], %(last_step)s::bigint[],
+    %(last_timestamp)s::float8[], %(last_value)s::float8[], %(min_value)s::float8[], %(min_step)s::bigint[],
+    %(max_value)s::float8[], %(max_step)s::bigint[])
 ON CONFLICT (run_key, metric_key) DO UPDATE SET
     count = s.count + excluded.count,
     last_value = CASE WHEN excluded.last_step >= s.last_step THEN excluded.last_value ELSE s.last_value END,
@@ -38,9 +41,25 @@ ON CONFLICT (run_key, metric_key) DO UPDATE SET
     last_step = greatest(s.last_step, excluded.last_step)
 """
 # Row ids: the project's counter (just raised by _take_ids in this transaction) minus `back` plus one.
-INSERT_CHUNK = (
+# Chunks: one statement per batch, the packed arrays sent as binary bytea[] parameters.
+INSERT_CHUNKS = (
     'INSERT INTO chunks (project_key, id, run_key, metric_key, n, first_step, last_step, steps, timestamps, "values")'
-    " VALUES (%s, (SELECT chunk_seq FROM projects WHERE key = %s) - %s + 1, %s, %s, %s, %s, %s, %s, %s, %s)"
+    " SELECT %(p)s, (SELECT chunk_seq FROM projects WHERE key = %(p)s) - u.back + 1, %(run_key)s, u.metric_key,"
+    " u.n, u.first_step, u.last_step, u.steps, u.timestamps, u.vals"
+    " FROM unnest(%(back)s::bigint[], %(metric_key)s::integer[], %(n)s::integer[], %(first_step)s::bigint[],"
+    " %(last_step)s::bigint[], %(steps)b::bytea[], %(timestamps)b::bytea[], %(values)b::bytea[])"
+    " AS u(back, metric_key, n, first_step, last_step, steps, timestamps, vals)"
+)
+_SUMMARY_FIELDS = (
+    "metric_key",
+    "count",
+    "last_step",
+    "last_timestamp",
+    "last_value",
+    "min_value",
+    "min_step",
+    "max_value",
+    "max_step",
 )
 INSERT_MEDIA = (
     "INSERT INTO media (project_key, id, run_key, step, timestamp, key, kind, caption, value, file, files, meta)"
@@ -146,17 +165,16 @@ def apply_write(
         chunks, merges = [], []
         for name, (steps, stamps, values) in series.items():
             metric_key = names[name]
-            lo, hi = min(steps), max(steps)
-            chunks.append(
-                [run_key, metric_key, len(steps), lo, hi, pack_ints(steps), pack_floats(stamps), pack_floats(values)]
-            )
-            if lo <= last_steps.get(metric_key, -1) or len(set(steps)) != len(steps):
-                write_summary(conn, run_key, metric_key, extra=(steps, stamps, values))
+            c = series_chunk(steps, stamps, values, last_steps.get(metric_key, -1))
+            chunks.append((metric_key, c))
+            if c.summary is None:
+                extra = tuple(np.asarray(x).tolist() for x in (steps, stamps, values))
+                write_summary(conn, run_key, metric_key, extra=extra)
             else:
-                merges.append(summarize(steps, stamps, values).as_row(run_key, metric_key))
+                merges.append(c.summary.as_row(run_key, metric_key))
         with conn.cursor() as cur:
             if merges:
-                cur.executemany(MERGE_SUMMARY, merges)
+                cur.execute(MERGE_SUMMARY, {"run_key": run_key} | {f: [m[f] for m in merges] for f in _SUMMARY_FIELDS})
             if texts:
                 cur.executemany(
                     "INSERT INTO text_values (run_key, metric_key, step, timestamp, value) VALUES (%s, %s, %s, %s, %s)",
@@ -180,12 +198,28 @@ def apply_write(
                         INSERT_MEDIA, [_media_row(pkey, len(media) - i, run_key, m) for i, m in enumerate(media)]
                     )
                 if chunks:
-                    cur.executemany(INSERT_CHUNK, [(pkey, pkey, len(chunks) - i, *c) for i, c in enumerate(chunks)])
+                    cur.execute(INSERT_CHUNKS, _chunk_columns(pkey, run_key, chunks))
                 if alerts:
                     cur.executemany(
                         INSERT_ALERT, [_alert_row(pkey, len(alerts) - i, run_key, a) for i, a in enumerate(alerts)]
                     )
     return {"applied": True, "stop": stop}
+
+
+def _chunk_columns(pkey: int, run_key: int, chunks: list[tuple[int, SeriesChunk]]) -> dict:
+    """INSERT_CHUNKS' parameters: chunk i of n gets the id n - i below the reserved top, plus one."""
+    return {
+        "p": pkey,
+        "run_key": run_key,
+        "back": list(range(len(chunks), 0, -1)),
+        "metric_key": [k for k, _ in chunks],
+        "n": [c.n for _, c in chunks],
+        "first_step": [c.first_step for _, c in chunks],
+        "last_step": [c.last_step for _, c in chunks],
+        "steps": [c.steps for _, c in chunks],
+        "timestamps": [c.timestamps for _, c in chunks],
+        "values": [c.values for _, c in chunks],
+    }
 
 
 def _media_row(pkey: int, back: int, run_key: int, m: MediaRecord) -> tuple:
