@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import subprocess
 import sys
@@ -29,6 +31,16 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     run = session.current_run()
     if run is not None:
         tnb.finish()
+
+
+def run_coroutine(coro, timeout: float = 120):
+    """asyncio.run(coro) in a thread of its own, with a timeout.
+
+    The session-scoped Playwright fixture (sync API) keeps an event loop running in the main
+    thread once a browser test has run, and asyncio.run() refuses to start there.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coro, timeout)).result()
 
 
 def run_python(code: str, root: Path, *, timeout: float = 60, env: dict | None = None, **kwargs):

@@ -6,8 +6,6 @@ The server runs as `python -m trackio_nb mcp` (a real subprocess on stdio); the 
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import math
 import os
 import subprocess
@@ -19,6 +17,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
 import trackio_nb as tnb
+from tests.conftest import run_coroutine
 from tests.remote_support import TOKEN, ServerProcess
 
 PROJECT = "agents"
@@ -79,10 +78,7 @@ def mcp_session(server_args: list[str], env: dict[str, str], calls: list[tuple[s
             results = [await session.call_tool(name, arguments) for name, arguments in calls]
             return tools, results
 
-    # A thread of its own: the session-scoped Playwright fixture (sync API) keeps an event loop
-    # running in the main thread, where asyncio.run() refuses to start.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, asyncio.wait_for(go(), 120)).result()
+    return run_coroutine(go(), 120)
 
 
 def _text(result) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
+from tests.conftest import run_coroutine
 from trackio_nb.remote.commands import _bind
 
 
@@ -29,4 +30,4 @@ def test_accepted_connections_get_tcp_nodelay():
             finally:
                 writer.close()
 
-    assert asyncio.run(accept_one()) == 1
+    assert run_coroutine(accept_one(), 30) == 1
