@@ -134,3 +134,13 @@ def test_a_step_below_the_current_one_is_dropped_with_one_warning(capfd):
     history = tnb.Api().run("ws", run.name).history()
     assert history.select("step", "x", "y").rows() == [(5, 5.0, 5.5), (6, 6.0, None)]
     assert run.summary["x"] == 6.0
+
+
+def test_config_update_takes_an_argparse_namespace_and_stores_its_fields():
+    import argparse
+
+    run = wandb.init(project="wns")
+    wandb.config.update(argparse.Namespace(lr=0.1, bs=8, _hidden=1), allow_val_change=True)
+    assert dict(wandb.config) == {"lr": 0.1, "bs": 8}
+    wandb.finish()
+    assert tnb.Api().run("wns", run.name).config == {"lr": 0.1, "bs": 8}

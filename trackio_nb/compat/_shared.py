@@ -48,9 +48,7 @@ class ConfigProxy(MutableMapping):
 
     def update(self, other: Any = (), /, allow_val_change: bool | None = None, **kwargs: Any) -> None:
         """Set several keys at once; `other` may be a mapping or an object with attributes (argparse)."""
-        if not isinstance(other, (MutableMapping, dict, list, tuple)) and hasattr(other, "__dict__"):
-            other = {k: v for k, v in vars(other).items() if not k.startswith("_")}
-        self._config.update(other, **kwargs)
+        self._config.update(other, **kwargs)  # Config.update takes a Namespace itself
 
     def setdefaults(self, defaults: dict) -> None:
         """wandb's `config.setdefaults`: set the keys that are not set yet."""
