@@ -6,6 +6,8 @@ session.add_init_hook, the one open/resume rule shared by the local backend and 
 
 from __future__ import annotations
 
+import math
+
 import ast
 import re
 from pathlib import Path
@@ -63,16 +65,26 @@ def test_no_sql_outside_storage_in_the_reader_and_the_local_backend():
         assert not SQL.search(text), name
 
 
-def test_subscribe_calls_back_on_log_and_end_until_unsubscribed(data_dir):
-    seen, ended = [], []
+def test_subscribe_hands_stored_rows_calls_due_and_end_until_unsubscribed(data_dir):
+    stored, due, ended = [], [], []
     run = tnb.init("layers")
-    unsubscribe = run.subscribe(lambda step, ts, numbers: seen.append((step, numbers)), ended.append)
+
+    def on_due(now: float) -> tuple[float, float]:
+        due.append(now)
+        return now, now + 3600.0  # not due again within the hour
+
+    unsubscribe = run.subscribe(lambda entries: stored.extend(e[:3] for e in entries), ended.append, on_due)
     run.log({"loss": 1.0})
     run.log({"loss": 0.5}, step=7)
-    assert seen == [(0, {"loss": 1.0}), (7, {"loss": 0.5})]
+    assert len(due) == 1  # the first log() after subscribing, then not before the window ends
+    assert run.flush(5.0)
+    assert [(step, numbers) for step, _, numbers in stored] == [(0, {"loss": 1.0}), (7, {"loss": 0.5})]
+    assert due[0] == stored[0][1]  # on_due got log()'s own timestamp
     unsubscribe()
     run.log({"loss": 0.25})
-    assert len(seen) == 2
+    assert run.flush(5.0)
+    assert len(stored) == 2 and len(due) == 1
+    assert (run._due_from, run._due_to) == (-math.inf, math.inf)  # nobody due: log() never calls out
     only_end = run.subscribe(on_end=ended.append)
     run.finish()
     assert ended == [run]

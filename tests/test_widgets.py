@@ -176,6 +176,7 @@ def test_live_deltas_carry_only_new_rows(widgets, manual):
     run = tnb.init("live", name="r1")
     for step in range(10):
         tnb.log({"loss": float(step), "acc": 0.5})
+    run.flush(5)  # widgets show what the run's writer stored
     HUB.tick()
     [delta] = customs(sent[chart])
     assert delta == {
@@ -191,6 +192,7 @@ def test_live_deltas_carry_only_new_rows(widgets, manual):
     for step in range(10, 13):
         tnb.log({"loss": float(step)})
     tnb.log({"loss": math.inf})
+    run.flush(5)
     HUB.tick()
     second = customs(sent[chart])[1]
     assert second["seq"] == 2
@@ -375,7 +377,8 @@ def test_taps_of_two_runs_in_one_tick_stay_apart(widgets, manual, monkeypatch):
     b = tnb.init("mix", name="b")  # finishes a
     for step in range(4):
         tnb.log({"loss": 10.0 + step, **({"acc": step / 4} if step % 2 else {})})  # acc at odd steps only
-    assert {e[0] for e in HUB.pending} == {a.id, b.id}
+    b.flush(5)
+    assert {rid for rid, live in HUB.live.items() if live._last is not None} == {a.id, b.id}
     HUB.tick()
     [delta] = customs(sent[chart])
     got = sorted((s["run"], s["metric"], s["x"], s["y"]) for s in delta["series"])

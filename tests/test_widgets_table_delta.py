@@ -27,6 +27,7 @@ def test_a_new_metric_sends_only_the_rows_that_changed(data_dir, manual, monkeyp
         HUB.tick()  # the new run's row (config unchanged: no config column)
         sent.clear()
         run.log({"loss": 5.0, "grad": 2.0})  # "grad": a new metric column
+        run.flush(5)
         HUB.tick()
         [message] = sent
         assert (message["columns"], message["config_columns"]) == (["grad", "loss"], [])

@@ -8,6 +8,7 @@ under a short deadline, printing only to stderr.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -51,7 +52,10 @@ class Run:
         self._stop = threading.Event()
         self._watchers = None
         self._webhook: tuple[str, int] | None = None  # (url, lowest level rank sent), set by init()
-        self._listeners: list[Callable[[int, float, dict[str, float]], None]] = []  # see subscribe()
+        # See subscribe(). log() calls the due listeners when its time leaves [_due_from, _due_to).
+        self._row_listeners: list[Callable[[list[tuple]], None]] = []
+        self._due_listeners: dict[Callable[[float], tuple[float, float]], tuple[float, float]] = {}
+        self._due_from, self._due_to = -math.inf, math.inf
         self._end_listeners: list[Callable[[Run], None]] = []
         self._end_lock = threading.Lock()
         self.stop_requested = False  # True once a stop request from outside arrived
@@ -59,7 +63,12 @@ class Run:
         # (`finished`, as trackio does) instead of failing it. Exceptions and SIGTERM still fail it.
         self.finish_at_exit = False
         self._writer = Writer(
-            backend, self._on_stop_request, label=self.id, on_loss=self._on_loss, is_loss_alert=_is_loss_alert
+            backend,
+            self._on_stop_request,
+            label=self.id,
+            on_loss=self._on_loss,
+            is_loss_alert=_is_loss_alert,
+            on_stored=self._rows_stored,
         )
         if hasattr(backend, "on_loss"):  # a remote backend reports batches the server refused (HTTP 4xx)
             backend.on_loss = self._writer.report_loss
@@ -95,30 +104,62 @@ class Run:
                 raise exc.error from None
             if fired_alerts:
                 self._raise_watcher_alerts(fired_alerts, step)
-        for listener in self._listeners:
-            listener(step, now, numbers)
+        if not self._due_from <= now < self._due_to:
+            self._call_due(now)
 
     def subscribe(
         self,
-        on_log: Callable[[int, float, dict[str, float]], None] | None = None,
+        on_rows: Callable[[list[tuple]], None] | None = None,
         on_end: Callable[[Run], None] | None = None,
+        on_due: Callable[[float], tuple[float, float]] | None = None,
     ) -> Callable[[], None]:
-        """Call `on_log(step, timestamp, numbers)` in every log() and `on_end(run)` after finish().
+        """Follow the run; returns a function that unsubscribes.
 
-        Live views (the notebook widgets) follow a run this way; the returned function unsubscribes.
+        - `on_rows(entries)`: on the writer thread, after each batch is stored, with its
+          `(step, timestamp, numbers, texts)` log entries (refused rows left out).
+        - `on_due(now) -> (from, to)`: inside log(), on the caller's thread, at the first call and
+          whenever log()'s timestamp falls outside the window it returned last (one comparison per
+          log(): how a live view throttles its updates without a clock or a thread of its own).
+        - `on_end(run)`: after finish().
         """
-        if on_log is not None:
-            self._listeners.append(on_log)
+        if on_rows is not None:
+            self._row_listeners.append(on_rows)
         if on_end is not None:
             self._end_listeners.append(on_end)
+        if on_due is not None:
+            self._due_listeners[on_due] = (0.0, 0.0)  # due at the next log()
+            self._due_window()
 
         def unsubscribe() -> None:
-            if on_log is not None and on_log in self._listeners:
-                self._listeners.remove(on_log)
+            if on_rows is not None and on_rows in self._row_listeners:
+                self._row_listeners.remove(on_rows)
             if on_end is not None and on_end in self._end_listeners:
                 self._end_listeners.remove(on_end)
+            if on_due is not None and self._due_listeners.pop(on_due, None) is not None:
+                self._due_window()
 
         return unsubscribe
+
+    def _call_due(self, now: float) -> None:
+        for listener, (start, end) in list(self._due_listeners.items()):
+            if not start <= now < end and listener in self._due_listeners:
+                self._due_listeners[listener] = listener(now)
+        self._due_window()
+
+    def _due_window(self) -> None:
+        windows = list(self._due_listeners.values())
+        self._due_from = max((w[0] for w in windows), default=-math.inf)
+        self._due_to = min((w[1] for w in windows), default=math.inf)
+
+    def _rows_stored(self, entries: list[tuple]) -> None:
+        """The writer stored these log entries: tell the row listeners (a failing one is dropped, said once)."""
+        for listener in list(self._row_listeners):
+            try:
+                listener(entries)
+            except Exception as exc:  # noqa: BLE001 - a live view's failure never stops the writer; it is said
+                if listener in self._row_listeners:
+                    self._row_listeners.remove(listener)
+                _say(f"trackio_nb: run {self.name!r}: a live view stopped following it ({type(exc).__name__}: {exc})")
 
     @property
     def location(self) -> tuple[str, str] | None:

@@ -88,8 +88,10 @@ class Writer:
         label: str,
         on_loss: Callable[[Loss], None] | None = None,
         is_loss_alert: Callable[[AlertRecord], bool] = lambda alert: False,
+        on_stored: Callable[[list[LogEntry]], None] | None = None,
     ) -> None:
         self.backend = backend
+        self._on_stored = on_stored
         self.queue: deque = deque()
         self._on_stop_request = on_stop_request
         self._on_loss = on_loss
@@ -172,6 +174,7 @@ class Writer:
             else:
                 self._barriers.append(item)
         if self._logs or self._alerts or self._media or self._config is not None:
+            stored = self._logs
             try:
                 self.backend.write(self._logs, self._alerts, self._config, self._media)
             except Exception as exc:  # noqa: BLE001  (transient: kept; otherwise split, refused rows kept aside)
@@ -179,10 +182,13 @@ class Writer:
                     self._report(exc, "it keeps the data and retries")
                     return False
                 self._report(exc, "it stores every row it can and keeps the rest aside")
-                self._isolate(exc)
+                refused = self._isolate(exc)
+                stored = [e for e in self._logs if id(e) not in refused]
             else:
                 self._failing = self._losing = False
             self._logs, self._alerts, self._media, self._config = [], [], [], None
+            if stored and self._on_stored is not None:
+                self._on_stored(stored)  # before the barriers: a flush() returns with the listeners told
         for barrier in self._barriers:
             barrier.done.set()
         self._barriers.clear()
@@ -203,7 +209,8 @@ class Writer:
 
     # -- a batch that failed: store what can be stored, keep the rest --------------------------
 
-    def _isolate(self, first: Exception) -> None:
+    def _isolate(self, first: Exception) -> set[int]:
+        """Store the batch in parts; returns the id() of each log entry refused."""
         loss = Loss(first_error=_describe(first))
         if self._config is not None:
             try:
@@ -213,8 +220,9 @@ class Writer:
         rows = [("log", e) for e in self._logs] + [("alert", a) for a in self._alerts]
         rows += [("media", m) for m in self._media]
         self._bisect(rows, loss)
+        refused = {id(record) for kind, record, _ in loss.rows if kind == "log"}
         if not loss.total:
-            return  # the batch went through in parts (e.g. a transient failure cleared)
+            return refused  # the batch went through in parts (e.g. a transient failure cleared)
         self.lost_rows += loss.total
         try:
             loss.kept_in = self.backend.keep_rejected(loss.rows, loss.first_error)
@@ -224,6 +232,7 @@ class Writer:
         if self._on_loss is not None and not self._losing:
             self._losing = True
             self._on_loss(loss)
+        return refused
 
     def report_loss(self, loss: Loss) -> None:
         """Rows refused elsewhere (a server's 4xx for a batch, already kept aside by the backend)."""

@@ -11,7 +11,7 @@ from ..enums import LEVELS as ALERT_LEVELS
 from ..presentation import alert_dict, alert_reason, human_time, select_run_ids
 from . import assets, html
 from .base import LiveWidget
-from .hub import Entry
+from .hub import Batch
 
 LEVELS = ("", *ALERT_LEVELS)
 
@@ -34,7 +34,7 @@ class AlertStream(LiveWidget):
         self._cursor = 0
         super().__init__(project, run=run, level=level, **source)
 
-    def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
+    def _update(self, batch: Batch, *, full: bool, initial: bool) -> None:
         feed = self._feed
         if feed.removed:
             self._alerts = [a for a in self._alerts if a["run_id"] not in feed.removed]

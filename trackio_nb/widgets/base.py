@@ -10,7 +10,7 @@ import traitlets
 
 from ..storage import validate_project
 from . import assets
-from .hub import HUB, Entry, Source, source_for
+from .hub import HUB, Batch, Source, source_for
 
 
 class LiveWidget(anywidget.AnyWidget):
@@ -39,7 +39,7 @@ class LiveWidget(anywidget.AnyWidget):
 
     # -- what subclasses implement ------------------------------------------------------------
 
-    def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
+    def _update(self, batch: Batch, *, full: bool, initial: bool) -> None:
         raise NotImplementedError
 
     def _html(self) -> str:

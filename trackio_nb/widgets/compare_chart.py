@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-from itertools import compress, islice, repeat
-from operator import is_not, itemgetter, lt
+from itertools import islice
+from operator import lt
 from typing import Any
 
 import polars as pl
@@ -22,7 +22,7 @@ from ..presentation import json_float, run_labels, select_run_ids
 from . import assets, html
 from .base import LiveWidget
 from .bundle import VegaBundle, shared_bundle
-from .hub import Entry
+from .hub import Batch
 from .jsonable import pack_column
 from .spec import X_MODES, specs
 
@@ -96,6 +96,7 @@ class CompareChart(LiveWidget):
         self._store: dict[Key, _Series] = {}
         self._labels: dict[str, str] = {}
         self._wanted: set[str] = set()
+        self._names_version = -1
         super().__init__(
             project,
             metrics=wanted,
@@ -107,14 +108,15 @@ class CompareChart(LiveWidget):
             **source,
         )
 
-    def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
+    def _update(self, batch: Batch, *, full: bool, initial: bool) -> None:
         feed = self._feed
         if feed.removed:
             self._store = {k: s for k, s in self._store.items() if k[0] not in feed.removed}
             full = True
         metrics = self.metrics or None
         relabel = False
-        if initial or feed.changed_runs:
+        if initial or feed.names_version != self._names_version:  # a run appeared, was renamed or removed
+            self._names_version = feed.names_version
             runs = [(rid, r["name"]) for rid, r in feed.runs.items()]
             labels = run_labels(runs)
             relabel = any(self._labels.get(rid, label) != label for rid, label in labels.items())
@@ -138,27 +140,10 @@ class CompareChart(LiveWidget):
                         group["timestamp"].to_list(),
                         group["value"].to_list(),
                     )
-        if batch:
-            rids = set(map(itemgetter(0), batch))
-            for rid in rids.intersection(self._live_ids(), self._wanted):
-                entries = batch if len(rids) == 1 else [e for e in batch if e[0] == rid]
-                _, steps, stamps, numbers = zip(*entries, strict=True)  # columns in C, not a Python loop per step
-                names = metrics or set().union(*numbers)
-                for metric in names:
-                    ys = list(map(dict.get, numbers, repeat(metric)))
-                    if None in ys:  # logged at some steps only
-                        kept = list(compress(range(len(ys)), map(is_not, ys, repeat(None))))
-                        if not kept:
-                            continue
-                        self._fold(
-                            fresh,
-                            (rid, metric),
-                            [steps[i] for i in kept],
-                            [stamps[i] for i in kept],
-                            [ys[i] for i in kept],
-                        )
-                    else:
-                        self._fold(fresh, (rid, metric), steps, stamps, ys)
+        for rid in self._wanted.intersection(batch, self._live_ids()) if batch else ():
+            for metric, (steps, ts, ys) in batch[rid].items():
+                if metrics is None or metric in metrics:
+                    self._fold(fresh, (rid, metric), steps, ts, ys)
         if full or relabel:
             self._sync_full(series=[self._packed(k, s.steps, s.ts, s.ys) for k, s in self._store.items()])
         elif fresh:

@@ -38,6 +38,7 @@ class ProjectFeed:
         self.last: dict[str, dict[str, tuple[float, int, float]]] = {}  # run id -> metric -> (value, step, timestamp)
         self.metric_names: set[str] = set()
         self.config_version = 0  # grows when a run appears or its config changes
+        self.names_version = 0  # grows when a run appears, is renamed or is removed
         self.chunk_cursor = 0
         self.alert_cursor = 0
         self.failure: Exception | None = None  # set by the hub when a poll failed; the widgets show it
@@ -85,6 +86,7 @@ class ProjectFeed:
                 self.last.pop(rid, None)
                 self.removed.add(rid)
                 self.config_version += 1
+                self.names_version += 1
         self._take_runs(delta.runs)
         self._take_values(delta.last_values)
 
@@ -102,6 +104,8 @@ class ProjectFeed:
             if old != new:
                 if old is None or old["config_text"] != config:
                     self.config_version += 1
+                if old is None or old["name"] != row["name"]:
+                    self.names_version += 1
                 self.runs[row["id"]] = new
                 self.changed_runs.add(row["id"])
 

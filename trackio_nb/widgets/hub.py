@@ -1,15 +1,16 @@
-"""The live hub: feeds every widget of this kernel from `log()` and from tailing storage.
+"""The live hub: feeds every widget of this kernel from its runs' writers and from tailing storage.
 
-- Runs started in this kernel are tapped through `Run.subscribe`: a tap appends
-  `(run_id, step, timestamp, numbers)` to a deque and, when the throttle interval has
-  passed and it is on the main thread, runs a tick. So updates are throttled inside
-  `log()` (the kernel's event loop is blocked while a cell runs) and never sent from a
-  thread (Colab drops those).
-- A tick drains the taps, then lets each widget read what storage holds after its own
-  cursors (other processes, servers, alerts, statuses) and send one message at most.
-  Ticks are spaced so that all widgets together send at most MAX_MESSAGES_PER_S.
-- While the kernel is idle, ticks run every IDLE_POLL_S on its asyncio loop; a final
-  tick with a full state sync runs at `finish()` and after each cell.
+- Runs started in this kernel are followed through `Run.subscribe`: their writer thread hands
+  each stored batch to `LiveRun.take`, which folds it there into per-metric columns and last
+  values. `log()` itself only compares its timestamp with the hub's window: when the throttle
+  interval has passed (and on the main thread) it runs a tick. So updates are throttled inside
+  `log()` (the kernel's event loop is blocked while a cell runs), never sent from a thread
+  (Colab drops those), and no per-step work lands on the training loop's thread.
+- A tick takes the folded columns, then lets each widget read what storage holds after its own
+  cursors (other processes, servers, alerts, statuses) and send one message at most. Ticks are
+  spaced so that all widgets together send at most MAX_MESSAGES_PER_S.
+- While the kernel is idle, ticks run every IDLE_POLL_S on its asyncio loop; a final tick with
+  a full state sync (after flushing the runs) runs at `finish()` and after each cell.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ import sys
 import threading
 import time
 import warnings
-from collections import deque
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import repeat, starmap
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import is_not
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -45,7 +46,8 @@ FINAL_FLUSH_TIMEOUT_S = 1.0  # after each cell: short, so a slow server never ho
 ERROR_BACKOFF_S = 10.0  # a widget whose source failed is retried this much later
 
 Source = tuple[str, str]  # ("local", data directory) or ("remote", server URL)
-Entry = tuple[str, int, float, dict]  # run_id, step, timestamp, numbers
+Columns = tuple[array, array, array]  # steps, timestamps (epoch s), values: float64 arrays
+Batch = dict[str, dict[str, Columns]]  # run id -> metric -> what its writer stored since the last tick
 
 
 class Subscriber(Protocol):
@@ -53,20 +55,67 @@ class Subscriber(Protocol):
     source: Source
     _feed: ProjectFeed
 
-    def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None: ...
+    def _update(self, batch: Batch, *, full: bool, initial: bool) -> None: ...
 
 
 @dataclass
 class LiveRun:
-    """What the hub knows, from memory, about a run logging in this kernel."""
+    """What the hub knows, from memory, about a run logging in this kernel.
+
+    `take` runs on the run's writer thread; `collect` on the main thread at a tick. Between the
+    two, what was stored waits in `_fresh` / `_last` under `_lock`.
+    """
 
     run: Run
     project: str
     source: Source | None
-    last_step: int | None = None
+    last_step: int | None = None  # as of the last tick (main thread)
     last_timestamp: float | None = None
     last_values: dict[str, float] = field(default_factory=dict)
     unsubscribe: Callable[[], None] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _fresh: dict[str, Columns] = field(default_factory=dict)
+    _last: tuple[int, float] | None = None
+    _last_values: dict[str, float] = field(default_factory=dict)
+
+    def take(self, entries: list[tuple]) -> None:
+        """A batch the writer stored: fold it into per-metric columns (writer thread; loops in C)."""
+        steps, stamps, numbers, _ = zip(*entries, strict=True)
+        folded: dict[str, Columns] = {}
+        last: dict[str, float] = {}
+        for metric in set().union(*numbers):
+            ys = list(map(dict.get, numbers, repeat(metric)))
+            if None in ys:  # logged at some steps only
+                mask = list(map(is_not, ys, repeat(None)))
+                columns = (array("d", compress(steps, mask)), array("d", compress(stamps, mask)))
+                values = array("d", compress(ys, mask))
+            else:
+                columns, values = (array("d", steps), array("d", stamps)), array("d", ys)
+            folded[metric] = (*columns, values)
+            last[metric] = values[-1]
+        with self._lock:
+            fresh = self._fresh
+            for metric, (s, t, y) in folded.items():
+                got = fresh.get(metric)
+                if got is None:
+                    fresh[metric] = (s, t, y)
+                else:
+                    got[0].extend(s)
+                    got[1].extend(t)
+                    got[2].extend(y)
+            self._last_values.update(last)
+            self._last = (steps[-1], stamps[-1])
+
+    def collect(self) -> dict[str, Columns] | None:
+        """What was stored since the last collect (None: nothing); updates the last step and values."""
+        with self._lock:
+            if self._last is None:
+                return None
+            fresh, self._fresh = self._fresh, {}
+            (self.last_step, self.last_timestamp), self._last = self._last, None
+            self.last_values.update(self._last_values)
+            self._last_values.clear()
+        return fresh
 
 
 def local_source(root: str | Path | None) -> Source:
@@ -89,10 +138,9 @@ class Hub:
     def __init__(self) -> None:
         self.subscribers: list[Subscriber] = []
         self.live: dict[str, LiveRun] = {}
-        self.pending: deque[Entry] = deque()
         self._readers: dict[Source, Reader] = {}
         self._due = 0.0
-        self._wall_from = self._wall_due = 0.0  # the same deadline on the wall clock, for the taps
+        self._wall_from = self._wall_due = 0.0  # the same deadline on the wall clock, for log()'s check
         self._last_full = time.monotonic()
         self._full_every = FULL_SYNC_S
         self._idle_handle: asyncio.TimerHandle | None = None
@@ -143,17 +191,16 @@ class Hub:
         if run.id in self.live or run.status != RunStatus.RUNNING:
             return
         live = self.live[run.id] = LiveRun(run, run.project, run.location)
+        live.unsubscribe = run.subscribe(live.take, self._run_ended, self._on_due)
 
-        # log() passes its time.time(): the throttle compares that with a wall-clock window
-        # (no clock call here; a clock set back leaves the window and ticks at once).
-        def tap(
-            step: int, timestamp: float, numbers: dict, _append=self.pending.append, _rid=run.id, _hub=self
-        ) -> None:
-            _append((_rid, step, timestamp, numbers))
-            if not _hub._wall_from <= timestamp < _hub._wall_due:
-                _hub._throttled_tick()
+    def _on_due(self, now: float) -> tuple[float, float]:
+        """log()'s timestamp left the window: tick (main thread only); the next window.
 
-        live.unsubscribe = run.subscribe(tap, self._run_ended)
+        A wall-clock window, since log() has time.time() at hand: a clock set back leaves it and ticks at once.
+        """
+        if not self._wall_from <= now < self._wall_due:
+            self._throttled_tick()
+        return self._wall_from, self._wall_due
 
     def _on_new_run(self, run: Run) -> None:
         if self.subscribers:
@@ -205,7 +252,6 @@ class Hub:
         if not self.subscribers:  # nobody to feed: stop tapping log(), start afresh next time
             for rid in list(self.live):
                 self._forget(rid)
-            self.pending.clear()
             self._due = 0.0
 
     # -- ticks ---------------------------------------------------------------------------
@@ -222,6 +268,9 @@ class Hub:
     def _throttled_tick(self) -> None:
         if threading.current_thread() is threading.main_thread():
             self.tick()
+        else:  # log() on another thread: the window moves on, the main thread's next call ticks
+            wall = time.time()
+            self._wall_from, self._wall_due = wall - 1.0, wall + self.interval()
 
     def tick(self, *, final: bool = False) -> None:
         """Drain the taps and update every widget; `final` flushes runs and syncs full state."""
@@ -229,7 +278,7 @@ class Hub:
             return
         self._ticking = True
         try:
-            now = time.monotonic()
+            now, cpu = time.monotonic(), time.thread_time()
             self._due = now + self.interval()
             wall = time.time()
             self._wall_from, self._wall_due = wall - 1.0, wall + self.interval()
@@ -244,7 +293,9 @@ class Hub:
                 self._last_full = now
             for widget in list(self.subscribers):
                 self._update_one(widget, batch, full)
-            cost = time.monotonic() - now
+            # The tick's own work (CPU time of this thread): the wall time also counts waits for the GIL while
+            # a writer thread folds a batch, which would space the ticks for what is not their cost.
+            cost = time.thread_time() - cpu
             if full:
                 self._full_every = max(FULL_SYNC_S, FULL_SYNC_COST_RATIO * cost)
             elif TICK_COST_RATIO * cost > self.interval():  # a big project: ticks stay under 1% of the loop
@@ -255,23 +306,16 @@ class Hub:
         finally:
             self._ticking = False
 
-    def _drain(self) -> list[Entry]:
-        """Take the buffered taps; loops over steps run in C (map/starmap), not per step in Python."""
-        n = len(self.pending)  # (a log() on another thread may append meanwhile: only these n are taken)
-        if not n:
-            return []
-        batch: list[Entry] = list(starmap(self.pending.popleft, repeat((), n)))
-        rids = set(map(itemgetter(0), batch))
-        for rid in rids:
-            live = self.live.get(rid)
-            if live is None:
-                continue
-            mine = batch if len(rids) == 1 else [e for e in batch if e[0] == rid]
-            deque(map(live.last_values.update, map(itemgetter(3), mine)), maxlen=0)
-            _, live.last_step, live.last_timestamp, _ = mine[-1]
+    def _drain(self) -> Batch:
+        """What the live runs' writers stored since the last tick, folded already (one swap per run)."""
+        batch: Batch = {}
+        for rid, live in list(self.live.items()):
+            fresh = live.collect()
+            if fresh is not None:
+                batch[rid] = fresh
         return batch
 
-    def _update_one(self, widget: Subscriber, batch: list[Entry], full: bool) -> None:
+    def _update_one(self, widget: Subscriber, batch: Batch, full: bool) -> None:
         now = time.monotonic()
         if self._retry_at.get(id(widget), 0.0) > now:
             return

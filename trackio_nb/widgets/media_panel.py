@@ -20,7 +20,7 @@ import traitlets
 from ..presentation import jsonable
 from ..storage import ProjectNotFound
 from .base import LiveWidget
-from .hub import Entry
+from .hub import Batch
 from .media_html import files_used, item_html, mime_of
 
 MAX_STEPS = 50  # per run and key, the most recent
@@ -50,7 +50,7 @@ class MediaPanel(LiveWidget):
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
+    def _update(self, batch: Batch, *, full: bool, initial: bool) -> None:
         try:
             frame = self._reader.media(self.project, None, self.key, self._cursor)
         except ProjectNotFound:

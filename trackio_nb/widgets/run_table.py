@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from operator import itemgetter
 from typing import Any
 
 import traitlets
@@ -13,7 +12,7 @@ from ..presentation import human_time, json_float
 from ..reports.data import differing_keys, flatten_config
 from . import assets, comm_route, html
 from .base import LiveWidget
-from .hub import HUB, Entry
+from .hub import HUB, Batch
 
 
 class RunTable(LiveWidget):
@@ -46,7 +45,7 @@ class RunTable(LiveWidget):
         self.on_msg(self._on_message)
         self._stop_mid_cell = comm_route.route(self, _is_stop_message)
 
-    def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
+    def _update(self, batch: Batch, *, full: bool, initial: bool) -> None:
         feed = self._feed
         if feed.removed:
             for rid in feed.removed:
@@ -55,7 +54,7 @@ class RunTable(LiveWidget):
             full = True
         live_ids = [rid for rid in self._live_ids() if rid in feed.runs]
         live = {rid: HUB.live[rid] for rid in live_ids}
-        touched = set(map(itemgetter(0), batch)).intersection(live) if batch else set()
+        touched = set(batch).intersection(live)
         if not (initial or full or feed.changed_runs or feed.changed_values or touched):
             return
         if self._fixed is not None:

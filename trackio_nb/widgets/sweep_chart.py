@@ -20,7 +20,7 @@ from ..storage.queries import MODES
 from . import assets, html
 from .base import LiveWidget
 from .bundle import VegaBundle, shared_bundle
-from .hub import Entry
+from .hub import Batch
 from .spec import sweep_spec
 
 
@@ -48,7 +48,7 @@ class SweepChart(LiveWidget):
             vega=shared_bundle(), **source,
         )  # fmt: skip
 
-    def _update(self, batch: list[Entry], *, full: bool, initial: bool) -> None:
+    def _update(self, batch: Batch, *, full: bool, initial: bool) -> None:
         feed = self._feed
         if feed.removed:
             self._points = {k: p for k, p in self._points.items() if k not in feed.removed}
