@@ -82,6 +82,10 @@ def test_config_helpers():
     assert differing_keys(mixed) == ["list", "none", "one"]
     assert differing_keys([{"k": "1"}, {"k": 1}]) == ["k"]
     assert differing_keys([{"k": None}, {"k": None}]) == []
+    # floats compare exactly, as their JSON spelling does: -0.0 is not 0.0, 0.1 + 0.2 is not 0.3
+    assert differing_keys([{"k": 0.0}, {"k": -0.0}]) == ["k"]
+    assert differing_keys([{"k": 0.1 + 0.2}, {"k": 0.3}]) == ["k"]
+    assert differing_keys([{"k": 0.25, "i": float("inf")}, {"k": 0.25, "i": float("inf")}]) == []
 
 
 def test_direction_guess():

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections import Counter
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,25 +82,56 @@ def flatten_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def differing_keys(configs: list[dict[str, Any]]) -> list[str]:
     """Config keys whose value is not the same in every run (all keys when there is one run)."""
-    keys = sorted({k for c in configs for k in c})
-    if len(configs) <= 1:
-        return keys
-    out = []
-    for key in keys:
-        seen = {_same_key(c[key]) if key in c else _MISSING for c in configs}
-        if len(seen) > 1:
-            out.append(key)
-    return out
+    keys = DifferingKeys()
+    for i, config in enumerate(configs):
+        keys.set(i, comparable(config))
+    return keys.keys()
 
 
-_MISSING = object()
+def comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """A flattened config's values as hashable keys, equal exactly when their sorted JSON is (cache it per run)."""
+    return {k: _same_key(v) for k, v in config.items()}
+
+
+class DifferingKeys:
+    """`differing_keys` kept up to date as runs come, change and go (a live table: O(keys) per change)."""
+
+    def __init__(self) -> None:
+        self._of: dict[Hashable, dict[str, Any]] = {}  # run -> its comparable config
+        self._values: dict[str, Counter] = {}  # key -> comparable value -> how many runs hold it
+
+    def set(self, run: Hashable, config: dict[str, Any]) -> None:
+        """A run's `comparable` config (new or changed)."""
+        self.discard(run)
+        self._of[run] = config
+        for key, value in config.items():
+            self._values.setdefault(key, Counter())[value] += 1
+
+    def discard(self, run: Hashable) -> None:
+        for key, value in self._of.pop(run, {}).items():
+            held = self._values[key]
+            held[value] -= 1
+            if not held[value]:
+                del held[value]
+                if not held:
+                    del self._values[key]
+
+    def keys(self) -> list[str]:
+        """The keys whose values differ, or that some runs lack (every key when there is one run)."""
+        runs = len(self._of)
+        return sorted(k for k, held in self._values.items() if runs <= 1 or len(held) > 1 or held.total() < runs)
+
+
 _EXACT = (str, int, bool, type(None))  # their JSON spelling is one-to-one with (type, value): no dumps needed
 
 
 def _same_key(value: Any) -> Any:
     """A hashable key that is equal for two values exactly when their sorted JSON is."""
-    if type(value) in _EXACT:
-        return (type(value), value)
+    kind = type(value)
+    if kind in _EXACT:
+        return (kind, value)
+    if kind is float:  # hex: exact, one spelling for every NaN, -0.0 apart from 0.0 (as in JSON)
+        return (float, value.hex())
     return json.dumps(value, sort_keys=True, default=repr)
 
 

@@ -168,25 +168,44 @@ def final_values(
     A single query over the per-series aggregates, whatever the number of runs and metrics.
     A last value of NaN is NaN; min and max skip NaN (null when a series holds only NaN).
     """
+    query = _final_query(run_keys, metrics, mode)
+    if query is None:
+        return pl.DataFrame(schema=FINAL_SCHEMA)
+    return last_nan(_frame(conn, *query, FINAL_SCHEMA), mode)
+
+
+def final_value_rows(
+    conn: sqlite3.Connection, *, run_keys: Sequence[int] | None = None, mode: str = "last"
+) -> list[tuple[int, str, float | None, int | None, float | None]]:
+    """`final_values` as (run_key, metric, value, step, timestamp) tuples: a few rows, no frame to build."""
+    query = _final_query(run_keys, None, mode)
+    if query is None:
+        return []
+    rows = conn.execute(*query).fetchall()
+    if mode == "last":
+        nan = float("nan")
+        return [(k, m, nan if v is None else v, s, t) for k, m, v, s, t in rows]
+    return rows
+
+
+def _final_query(run_keys: Sequence[int] | None, metrics: Sequence[str] | None, mode: str) -> tuple[str, list] | None:
+    """The final-values SQL and its parameters (None: an empty selection, nothing to read)."""
     check_mode(mode)
     value, step, stamp = FINAL_COLUMNS[mode]
     clauses, params = [], []
     for column, wanted in (("s.run_key", run_keys), ("m.name", metrics)):
         if wanted is not None:
             if not wanted:
-                return pl.DataFrame(schema=FINAL_SCHEMA)
+                return None
             clause, p = _in(column, wanted)
             clauses.append(clause)
             params += p
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    df = _frame(
-        conn,
+    sql = (
         f"SELECT s.run_key, m.name, {value}, {step}, {stamp} FROM summaries s"
-        f" JOIN metric_names m ON m.key = s.metric_key {where} ORDER BY s.run_key, m.name",
-        params,
-        FINAL_SCHEMA,
+        f" JOIN metric_names m ON m.key = s.metric_key {where} ORDER BY s.run_key, m.name"
     )
-    return last_nan(df, mode)
+    return sql, params
 
 
 def last_nan(df: pl.DataFrame, mode: str) -> pl.DataFrame:

@@ -14,6 +14,10 @@ from ..errors import SchemaTooNew
 from .codec import unpack_floats, unpack_ints
 from .summary import dedupe_last, summarize
 
+# meta key counting renames and deletions of runs: a follower re-reads every run's name only when it moved
+# (new runs need no mark: their keys only grow).
+RUNS_CHANGED = "runs_changed"
+
 V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE runs (

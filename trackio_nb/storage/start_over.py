@@ -19,6 +19,7 @@ from ..errors import InvalidValue, RunInProgress, RunNotFound
 from .connection import connect
 from .media_files import media_dir, read_blob, remove_blobs, write_blobs
 from .paths import remove_project_files
+from .schema import RUNS_CHANGED
 from .status import RUNNING, effective_status
 from .writes import delete_media_rows, transaction
 
@@ -81,7 +82,17 @@ def delete_run_rows(conn: sqlite3.Connection, keys: Sequence[int]) -> list[str]:
         else:
             conn.execute(f"DELETE FROM {table} WHERE run_key IN ({_marks(keys)})", list(keys))
     conn.execute(f"DELETE FROM runs WHERE key IN ({_marks(keys)})", list(keys))
+    mark_runs_changed(conn)
     return doomed
+
+
+def mark_runs_changed(conn: sqlite3.Connection) -> None:
+    """Count a rename or deletion (in the caller's transaction): live followers then re-read run names."""
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, '1')"
+        " ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+        (RUNS_CHANGED,),
+    )
 
 
 def delete_run(conn: sqlite3.Connection, db_path: Path, project: str, run_id: str, now: float) -> dict[str, int]:
@@ -101,6 +112,7 @@ def rename_run(conn: sqlite3.Connection, project: str, run_id: str, name: str) -
         cursor = conn.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
         if cursor.rowcount != 1:
             raise RunNotFound(f"project {project!r} has no run with id {run_id!r}")
+        mark_runs_changed(conn)
 
 
 def project_counts(conn: sqlite3.Connection) -> dict[str, int]:

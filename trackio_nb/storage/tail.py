@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from . import queries
+from .schema import RUNS_CHANGED
 from .status import effective_status
 
 POINTS_SCHEMA = {
@@ -170,16 +171,21 @@ def tail(
     return Tail(runs, last_values, points, alerts, chunk_cursor, alert_cursor)
 
 
-FOLLOW_RUN_SCHEMA = {**RUN_STATE_SCHEMA, "config": pl.String}
+FOLLOW_RUN_FIELDS = (*RUN_STATE_SCHEMA, "config")  # the keys of each run dict a Delta holds
 STATUS_RECHECK_S = 2.0  # a running run's reported status can change with no write (its writer died)
+NO_POINTS = pl.DataFrame(schema=POINTS_SCHEMA)
+NO_ALERTS = pl.DataFrame(schema=queries.ALERT_SCHEMA)
 
 
 @dataclass(frozen=True)
 class Delta:
-    """What a `Follower` read: runs new or changed, last values of the series that grew, new points and alerts."""
+    """What a `Follower` read: runs new or changed, last values of the series that grew, new points and alerts.
 
-    runs: pl.DataFrame  # FOLLOW_RUN_SCHEMA
-    last_values: pl.DataFrame  # run_id, metric, value, step, timestamp
+    Runs and last values are a few rows each tick: plain Python rows, no frame built for them.
+    """
+
+    runs: list[dict]  # FOLLOW_RUN_FIELDS
+    last_values: list[tuple]  # (run_id, metric, value, step, timestamp)
     points: pl.DataFrame  # POINTS_SCHEMA
     alerts: pl.DataFrame  # queries.ALERT_SCHEMA
     chunk_cursor: int
@@ -194,8 +200,11 @@ class Follower:
     means nothing is read, except that runs stored as running have their reported status
     re-derived every STATUS_RECHECK_S (a dead writer changes no row). When something was
     committed: points and alerts after the cursors, last values of the series whose runs got
-    new chunks, every run's (key, id, name) to see renames and deletions, and the full rows of
-    runs that are new, stored as running, renamed, or got new chunks or alerts.
+    new chunks, the full rows of runs that are new, stored as running, renamed, or got new
+    chunks or alerts; and every run's (key, id, name), to see renames and deletions, only when
+    the project's `runs_changed` mark moved (storage/start_over.py counts both there).
+    Runs in `exclude_run_ids` (followed from memory by the caller) get no points and no last
+    values while excluded; their last values are read once they are no longer excluded.
     """
 
     def __init__(self) -> None:
@@ -207,6 +216,9 @@ class Follower:
         self._reported: dict[int, str] = {}  # key -> status last reported for those
         self._recheck_at = 0.0
         self._names: dict[int, tuple[str, str]] = {}  # key -> (id, name): renames and deletions
+        self._keys: dict[str, int] = {}  # run id -> key, for the runs in _names
+        self._runs_mark: object = None  # the meta RUNS_CHANGED value the names were last read at
+        self._excluded: set[int] = set()  # keys excluded at the last read
 
     def invalidate(self) -> None:
         """Read again on the next call (after this connection itself wrote, e.g. a stop request)."""
@@ -221,40 +233,51 @@ class Follower:
             return None
         self.version = version
         chunk_max, alert_max = max_ids(conn)
-        if initial:
-            points = pl.DataFrame(schema=POINTS_SCHEMA)
-            alerts = pl.DataFrame(schema=queries.ALERT_SCHEMA)
-            touched: set[int] | None = None
-        else:
+        points, alerts = NO_POINTS, NO_ALERTS
+        touched: set[int] | None = None
+        if not initial:
             if chunk_max < self.chunk_cursor:  # the newest chunks were deleted (with their run): ids come again
                 self.chunk_cursor = chunk_max
-            points, touched = self._points(conn, chunk_max, exclude_run_ids)
-            alerts = queries.alerts(conn, after_id=self.alert_cursor).filter(pl.col("id") <= alert_max)
-            touched |= set(alerts["run_key"].to_list())
+            touched = set()
+            if chunk_max > self.chunk_cursor:
+                points, touched = self._points(conn, chunk_max, exclude_run_ids)
+            if alert_max > self.alert_cursor:
+                alerts = queries.alerts(conn, after_id=self.alert_cursor).filter(pl.col("id") <= alert_max)
+                touched |= set(alerts["run_key"].to_list())
         self.chunk_cursor = max(chunk_max, self.chunk_cursor)
         self.alert_cursor = max(alert_max, self.alert_cursor)
+        removed = self._read_names(conn, touched)
+        runs = self._runs(conn, touched, now)
+        excluded = {self._keys[rid] for rid in exclude_run_ids if rid in self._keys}
+        # (runs that stopped being excluded get their last values read now)
+        keys = None if touched is None else sorted((touched | (self._excluded - excluded)) - excluded)
+        self._excluded = excluded
+        last = []
+        if keys is None or keys:
+            names = self._names
+            last = [
+                (names[k][0], m, v, s, t)
+                for k, m, v, s, t in queries.final_value_rows(conn, run_keys=keys, mode="last")
+                if k in names
+            ]
+        return Delta(runs, last, points, alerts, self.chunk_cursor, self.alert_cursor, removed)
+
+    def _read_names(self, conn: sqlite3.Connection, touched: set[int] | None) -> frozenset[str]:
+        """Every run's (id, name) when the project's runs_changed mark moved: ids of runs deleted; renamed ones
+        join `touched`."""
+        mark = conn.execute("SELECT value FROM meta WHERE key = ?", (RUNS_CHANGED,)).fetchone()
+        if touched is not None and mark == self._runs_mark:
+            return frozenset()
+        self._runs_mark = mark
         names = {key: (rid, name) for key, rid, name in conn.execute("SELECT key, id, name FROM runs")}
         removed = frozenset(v[0] for k, v in self._names.items() if k not in names)
         if touched is not None:  # renamed runs are read again
             touched |= {k for k, v in names.items() if k in self._names and self._names[k] != v}
         self._names = names
+        self._keys = {rid: key for key, (rid, _) in names.items()}
         for key in [k for k in self._running if k not in names]:
             del self._running[key]
-        runs = self._runs(conn, touched, now)
-        keys = None if touched is None else sorted(touched)
-        last = queries.final_values(conn, run_keys=keys, mode="last")
-        if not last.is_empty():
-            ids = dict(conn.execute("SELECT key, id FROM runs").fetchall()) if keys is None else self._ids(conn, keys)
-            last = last.with_columns(pl.col("run_key").replace_strict(ids, return_dtype=pl.String).alias("run_id"))
-        else:
-            last = last.with_columns(pl.lit(None, dtype=pl.String).alias("run_id"))
-        last = last.select("run_id", "metric", "value", "step", "timestamp")
-        return Delta(runs, last, points, alerts, self.chunk_cursor, self.alert_cursor, removed)
-
-    @staticmethod
-    def _ids(conn: sqlite3.Connection, keys: list[int]) -> dict[int, str]:
-        clause, params = _in("key", keys)
-        return dict(conn.execute(f"SELECT key, id FROM runs WHERE {clause}", params).fetchall())
+        return removed
 
     def _points(
         self, conn: sqlite3.Connection, chunk_max: int, exclude_run_ids: Sequence[str]
@@ -265,10 +288,13 @@ class Follower:
                 "SELECT DISTINCT run_key FROM chunks WHERE id > ? AND id <= ?", (self.chunk_cursor, chunk_max)
             )
         }
+        excluded = {self._keys.get(rid) for rid in exclude_run_ids}
+        if touched <= excluded:  # only runs followed from memory wrote: no points to read
+            return NO_POINTS, touched
         points = points_between(conn, self.chunk_cursor, chunk_max, exclude_run_ids=exclude_run_ids)
         return points, touched
 
-    def _runs(self, conn: sqlite3.Connection, touched: set[int] | None, now: float) -> pl.DataFrame:
+    def _runs(self, conn: sqlite3.Connection, touched: set[int] | None, now: float) -> list[dict]:
         sql = (
             "SELECT key, id, name, group_name, status, config, created_at, finished_at, heartbeat_at, host, pid,"
             " stop_requested_at FROM runs"
@@ -285,42 +311,43 @@ class Follower:
         rows = conn.execute(sql + " ORDER BY created_at, key", params).fetchall()
         for row in rows:
             self.max_run_key = max(self.max_run_key, row[0])
+            self._names[row[0]] = (row[1], row[2])
+            self._keys[row[1]] = row[0]
             if row[4] == "running":
                 self._running[row[0]] = row
             else:
                 self._running.pop(row[0], None)
                 self._reported.pop(row[0], None)
         self._recheck_at = now + STATUS_RECHECK_S
-        return self._frame(conn, rows, now)
+        return self._dicts(conn, rows, now)
 
-    def _frame(self, conn: sqlite3.Connection, rows: list[tuple], now: float) -> pl.DataFrame:
+    def _dicts(self, conn: sqlite3.Connection, rows: list[tuple], now: float) -> list[dict]:
         if not rows:
-            return pl.DataFrame(schema=FOLLOW_RUN_SCHEMA)
+            return []
         keys = [r[0] for r in rows]
         clause, params = _in("run_key", keys)
         last = dict(
             conn.execute(f"SELECT run_key, max(last_step) FROM summaries WHERE {clause} GROUP BY run_key", params)
         )
-        status = []
-        for key, _, _, _, stored, _, _, _, heartbeat, host, pid, _ in rows:
+        out = []
+        for key, rid, name, group, stored, config, created, finished, heartbeat, host, pid, stop_at in rows:
             reported = effective_status(stored, heartbeat, host, pid, now)
             if stored == "running":
                 self._reported[key] = reported
-            status.append(reported)
-        return pl.DataFrame(
-            {
-                "id": [r[1] for r in rows],
-                "name": [r[2] for r in rows],
-                "group": [r[3] for r in rows],
-                "status": status,
-                "created_at": [r[6] for r in rows],
-                "finished_at": [r[7] for r in rows],
-                "stop_requested": [r[11] is not None for r in rows],
-                "last_step": [last.get(k) for k in keys],
-                "config": [r[5] for r in rows],
-            },
-            schema=FOLLOW_RUN_SCHEMA,
-        )
+            out.append(
+                {
+                    "id": rid,
+                    "name": name,
+                    "group": group,
+                    "status": reported,
+                    "created_at": created,
+                    "finished_at": finished,
+                    "stop_requested": stop_at is not None,
+                    "last_step": last.get(key),
+                    "config": config,
+                }
+            )
+        return out
 
     def _status_moved(self, now: float) -> bool:
         """True when a run stored as running now reports another status (time alone: its writer died)."""

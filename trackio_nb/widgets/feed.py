@@ -95,8 +95,9 @@ class ProjectFeed:
         if self.follower is not None:
             self.follower.invalidate()
 
-    def _take_runs(self, frame: pl.DataFrame) -> None:
-        for row in frame.iter_rows(named=True):
+    def _take_runs(self, rows: list[dict]) -> None:
+        for row in rows:
+            row = dict(row)
             config = row.pop("config", None)
             old = self.runs.get(row["id"])
             parsed = _config(config) if old is None or old["config_text"] != config else old["config"]
@@ -109,8 +110,8 @@ class ProjectFeed:
                 self.runs[row["id"]] = new
                 self.changed_runs.add(row["id"])
 
-    def _take_values(self, frame: pl.DataFrame) -> None:
-        for rid, metric, value, step, stamp in frame.iter_rows():
+    def _take_values(self, rows: list[tuple]) -> None:
+        for rid, metric, value, step, stamp in rows:
             values = self.last.setdefault(rid, {})
             old = values.get(metric)
             if old is None or old[1:] != (step, stamp) or not _same(old[0], value):
@@ -141,8 +142,9 @@ class ProjectFeed:
             )
         alerts = EMPTY_ALERTS if initial else tail.alerts
         removed = frozenset(set(self.runs) - set(tail.runs["id"].to_list()))
+        last = list(tail.last_values.select("run_id", "metric", "value", "step", "timestamp").iter_rows())
         return Delta(
-            runs, tail.last_values, tail.points, alerts, tail.chunk_cursor or 0, tail.alert_cursor or 0, removed
+            runs.to_dicts(), last, tail.points, alerts, tail.chunk_cursor or 0, tail.alert_cursor or 0, removed
         )
 
     def history(self, metrics: list[str] | None) -> pl.DataFrame:

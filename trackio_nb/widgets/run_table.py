@@ -9,7 +9,7 @@ from typing import Any
 import traitlets
 
 from ..presentation import human_time, json_float
-from ..reports.data import differing_keys, flatten_config
+from ..reports.data import DifferingKeys, comparable, flatten_config
 from . import assets, comm_route, html
 from .base import LiveWidget
 from .hub import HUB, Batch
@@ -38,8 +38,8 @@ class RunTable(LiveWidget):
         self._columns: list[str] = list(metrics or [])
         self._config_columns: list[str] = []
         self._config_version = -1
-        self._flat: dict[str, dict] = {}
         self._flat_of: dict[str, tuple[dict, dict]] = {}  # run id -> (the feed's config object, flattened)
+        self._differing = DifferingKeys()  # over the flattened configs of the runs shown
         self._sent_config: list[str] | None = None
         super().__init__(project, **source)
         self.on_msg(self._on_message)
@@ -51,6 +51,7 @@ class RunTable(LiveWidget):
             for rid in feed.removed:
                 self._rows.pop(rid, None)
                 self._flat_of.pop(rid, None)
+                self._differing.discard(rid)
             full = True
         live_ids = [rid for rid in self._live_ids() if rid in feed.runs]
         live = {rid: HUB.live[rid] for rid in live_ids}
@@ -66,9 +67,9 @@ class RunTable(LiveWidget):
             columns = sorted(names)
         if feed.config_version != self._config_version:
             self._config_version = feed.config_version
-            flat = {rid: self._flatten(rid, r["config"]) for rid, r in feed.runs.items()}
-            self._config_columns = differing_keys(list(flat.values()))
-            self._flat = flat
+            for rid, run in feed.runs.items():  # (flattened again only for a config the feed parsed anew)
+                self._flatten(rid, run["config"])
+            self._config_columns = self._differing.keys()
         config_changed = self._config_columns != self._sent_config
         columns_changed = columns != self._columns or config_changed
         self._sent_config = self._config_columns
@@ -80,10 +81,10 @@ class RunTable(LiveWidget):
         for rid, run in feed.runs.items():
             if rebuild_all or rid in feed.changed_runs or rid in feed.changed_values or rid in touched:
                 row = _row(
-                    run, columns, feed.last.get(rid, {}), live.get(rid), self._config_columns, self._flat.get(rid, {})
+                    run, columns, feed.last.get(rid, {}), live.get(rid), self._config_columns, self._flat_config(rid)
                 )
             elif config_changed and rid in self._rows:
-                row = {**self._rows[rid], "config": _config_cells(self._flat.get(rid, {}), self._config_columns)}
+                row = {**self._rows[rid], "config": _config_cells(self._flat_config(rid), self._config_columns)}
             else:
                 continue
             if self._rows.get(rid) != row:
@@ -97,11 +98,16 @@ class RunTable(LiveWidget):
                 {"type": "rows", "columns": columns, "config_columns": self._config_columns, "rows": changed}
             )
 
+    def _flat_config(self, rid: str) -> dict:
+        cached = self._flat_of.get(rid)
+        return {} if cached is None else cached[1]
+
     def _flatten(self, rid: str, config: dict) -> dict:
         """A run's flattened config, made again only when the feed parsed a new config for it."""
         cached = self._flat_of.get(rid)
         if cached is None or cached[0] is not config:
             cached = self._flat_of[rid] = (config, flatten_config(config))
+            self._differing.set(rid, comparable(cached[1]))
         return cached[1]
 
     def _on_message(self, _widget: object, content: dict, _buffers: object) -> None:
