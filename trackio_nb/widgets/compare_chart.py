@@ -141,9 +141,9 @@ class CompareChart(LiveWidget):
                         group["value"].to_list(),
                     )
         for rid in self._wanted.intersection(batch, self._live_ids()) if batch else ():
-            for metric, (steps, ts, ys) in batch[rid].items():
+            for metric, (steps, ts, ys, increasing) in batch[rid].items():
                 if metrics is None or metric in metrics:
-                    self._fold(fresh, (rid, metric), steps, ts, ys)
+                    self._fold(fresh, (rid, metric), steps, ts, ys, increasing)
         if full or relabel:
             self._sync_full(series=[self._packed(k, s.steps, s.ts, s.ys) for k, s in self._store.items()])
         elif fresh:
@@ -154,12 +154,18 @@ class CompareChart(LiveWidget):
                 buffers += [pack_column(c) for c in columns]  # step, t, y
             self._send_delta({"type": "points", "series": parts}, buffers)
 
-    def _fold(self, fresh: dict, key: Key, steps: Sequence, ts: Sequence, ys: Sequence) -> None:
-        steps, ts, ys = array("d", steps), array("d", ts), array("d", ys)  # once, in C: stored and sent as they are
+    def _fold(
+        self, fresh: dict, key: Key, steps: Sequence, ts: Sequence, ys: Sequence, increasing: bool | None = None
+    ) -> None:
+        """Add points to a line and to this update's `fresh` (`increasing`: the caller knows whether steps grow)."""
+        if not isinstance(steps, array):
+            steps, ts, ys = array("d", steps), array("d", ts), array("d", ys)  # once, in C: stored and sent as is
+        if increasing is None:
+            increasing = all(map(lt, steps, islice(steps, 1, None)))
         series = self._store.get(key)
         if series is None:
             series = self._store[key] = _Series()
-        if steps[0] > series.last_step and all(map(lt, steps, islice(steps, 1, None))):
+        if increasing and steps[0] > series.last_step:
             series.steps.extend(steps)  # the usual case: new steps, in order
             series.ts.extend(ts)
             series.ys.extend(ys)
@@ -168,12 +174,7 @@ class CompareChart(LiveWidget):
             for s, t, y in zip(steps, ts, ys, strict=True):
                 series.add(s, t, y)
         got = fresh.get(key)
-        if got is None:
-            fresh[key] = (steps, ts, ys)
-        else:
-            got[0].extend(steps)
-            got[1].extend(ts)
-            got[2].extend(ys)
+        fresh[key] = (steps, ts, ys) if got is None else tuple(a + b for a, b in zip(got, (steps, ts, ys), strict=True))
 
     def _packed(self, key: Key, steps: list, ts: list, ys: list) -> dict:
         rid, metric = key

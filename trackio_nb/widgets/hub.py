@@ -23,8 +23,8 @@ import warnings
 from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import compress, repeat
-from operator import is_not
+from itertools import compress, islice, repeat
+from operator import is_not, itemgetter, lt
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -46,7 +46,9 @@ FINAL_FLUSH_TIMEOUT_S = 1.0  # after each cell: short, so a slow server never ho
 ERROR_BACKOFF_S = 10.0  # a widget whose source failed is retried this much later
 
 Source = tuple[str, str]  # ("local", data directory) or ("remote", server URL)
-Columns = tuple[array, array, array]  # steps, timestamps (epoch s), values: float64 arrays
+_STEP, _STAMP, _NUMBERS = itemgetter(0), itemgetter(1), itemgetter(2)  # of a (step, timestamp, numbers, texts) entry
+# steps, timestamps (epoch s), values (float64 arrays); whether the steps strictly increase
+Columns = tuple[array, array, array, bool]
 Batch = dict[str, dict[str, Columns]]  # run id -> metric -> what its writer stored since the last tick
 
 
@@ -79,32 +81,42 @@ class LiveRun:
     _last_values: dict[str, float] = field(default_factory=dict)
 
     def take(self, entries: list[tuple]) -> None:
-        """A batch the writer stored: fold it into per-metric columns (writer thread; loops in C)."""
-        steps, stamps, numbers, _ = zip(*entries, strict=True)
+        """A batch the writer stored: fold it into per-metric columns (writer thread; loops in C).
+
+        No object per entry is made (no `zip(*entries)`): a burst of short-lived containers would set off
+        collector passes, which land in the training loop's log() calls as well.
+        """
+        steps, stamps = array("d", map(_STEP, entries)), array("d", map(_STAMP, entries))
+        increasing = all(map(lt, steps, islice(steps, 1, None)))  # (so is every metric's part of them)
+        numbers = list(map(_NUMBERS, entries))
         folded: dict[str, Columns] = {}
-        last: dict[str, float] = {}
         for metric in set().union(*numbers):
             ys = list(map(dict.get, numbers, repeat(metric)))
             if None in ys:  # logged at some steps only
                 mask = list(map(is_not, ys, repeat(None)))
-                columns = (array("d", compress(steps, mask)), array("d", compress(stamps, mask)))
-                values = array("d", compress(ys, mask))
-            else:
-                columns, values = (array("d", steps), array("d", stamps)), array("d", ys)
-            folded[metric] = (*columns, values)
-            last[metric] = values[-1]
+                folded[metric] = (
+                    array("d", compress(steps, mask)),
+                    array("d", compress(stamps, mask)),
+                    array("d", compress(ys, mask)),
+                    increasing,
+                )
+            else:  # (copies: each metric's columns grow apart)
+                folded[metric] = (steps[:], stamps[:], array("d", ys), increasing)
+        last = {metric: columns[2][-1] for metric, columns in folded.items()}
+        steps_end, stamp_end = entries[-1][0], entries[-1][1]
         with self._lock:
             fresh = self._fresh
-            for metric, (s, t, y) in folded.items():
+            for metric, (s, t, y, up) in folded.items():
                 got = fresh.get(metric)
                 if got is None:
-                    fresh[metric] = (s, t, y)
+                    fresh[metric] = (s, t, y, up)
                 else:
                     got[0].extend(s)
                     got[1].extend(t)
                     got[2].extend(y)
+                    fresh[metric] = (*got[:3], got[3] and up and got[0][-len(s) - 1] < s[0])
             self._last_values.update(last)
-            self._last = (steps[-1], stamps[-1])
+            self._last = (steps_end, stamp_end)
 
     def collect(self) -> dict[str, Columns] | None:
         """What was stored since the last collect (None: nothing); updates the last step and values."""
@@ -200,6 +212,8 @@ class Hub:
         """
         if not self._wall_from <= now < self._wall_due:
             self._throttled_tick()
+            if not self._wall_from <= now < self._wall_due:  # no tick ran (not the main thread, or one is running)
+                self._wall_from, self._wall_due = now - 1.0, now + self.interval()
         return self._wall_from, self._wall_due
 
     def _on_new_run(self, run: Run) -> None:
@@ -268,9 +282,6 @@ class Hub:
     def _throttled_tick(self) -> None:
         if threading.current_thread() is threading.main_thread():
             self.tick()
-        else:  # log() on another thread: the window moves on, the main thread's next call ticks
-            wall = time.time()
-            self._wall_from, self._wall_due = wall - 1.0, wall + self.interval()
 
     def tick(self, *, final: bool = False) -> None:
         """Drain the taps and update every widget; `final` flushes runs and syncs full state."""
