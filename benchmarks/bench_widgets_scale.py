@@ -7,9 +7,11 @@ first round's measurements (NOTES.md); asserts nothing.
 
 Projects: N finished runs x 30 metrics x 5 steps (built under a temporary directory); then a
 new run logs `--steps` steps (2 metrics) with a 50 us busy "training step" between calls, once
-without widgets and once with show() made before it (so the hub taps its log()), in `--pairs`
+without widgets and once with show() made before it (so the hub follows the run), in `--pairs`
 alternating pairs, each loop after gc.collect(); per-pair median and mean ratios are printed
-(the machine is shared: a single pair or a single full collection can swing a mean 2-10x).
+(the machine is shared: a single pair or a single full collection can swing a mean 2-10x), and
+the ratio of the whole loops' wall times, which also counts the widget work done on the run's
+writer thread (it shares the GIL with the loop).
 """
 
 from __future__ import annotations
@@ -48,14 +50,17 @@ def busy(us: float) -> None:
 
 
 def log_loop(tnb, project: str, name: str, steps: int, root: str) -> list[int]:
+    """Each log() call's cost (ns); the whole loop's wall time (ns, finish() excluded) is appended last."""
     clock = time.perf_counter_ns
     costs = []
     run = tnb.init(project, name, dir=root)
+    start = clock()
     for step in range(steps):
         busy(50)
         t0 = clock()
         tnb.log({"loss": 1.0 / (step + 1), "acc": step * 1e-5})
         costs.append(clock() - t0)
+    costs.append(clock() - start)
     run.finish()
     return costs
 
@@ -93,13 +98,14 @@ def at_scale(runs: int, steps: int, pairs_n: int = 5) -> None:
 
     # Alternating pairs (the machine is shared: one pair can be off). Each loop starts from a collected heap
     # (gc.collect() first), so a full collection left pending by the previous loop does not land in the next.
-    pairs = []
+    pairs, walls = [], []
     for i in range(pairs_n):
         gc.collect()
-        base = log_loop(tnb, project, f"plain{i}", steps, root)
-        dash = show(project, dir=root)  # made before init(): the hub taps the new run's log()
+        *base, base_wall = log_loop(tnb, project, f"plain{i}", steps, root)
+        dash = show(project, dir=root)  # made before init(): the hub follows the new run
         gc.collect()
-        live = log_loop(tnb, project, f"live{i}", steps, root)
+        *live, live_wall = log_loop(tnb, project, f"live{i}", steps, root)
+        walls.append(live_wall / base_wall)
         done = max(r["last_step"] or 0 for r in dash.table._rows.values()) == steps - 1
         dash.close()
         pairs.append(
@@ -113,6 +119,10 @@ def at_scale(runs: int, steps: int, pairs_n: int = 5) -> None:
     print(
         f"    ratio with/without: median {lmed / bmed:.3f}x (target <= 1.1), median of means {lmean / bmean:.3f}x,"
         f" median of per-pair mean ratios {statistics.median(mean_ratios):.3f}x (target <= 1.2)"
+    )
+    print(
+        f"    the whole loop's wall time with/without (the writer thread's share of the widget work included):"
+        f" median {statistics.median(walls):.3f}x (per pair {', '.join(f'{w:.3f}' for w in walls)})"
     )
     print(
         f"    per pair: median ratios {', '.join(f'{p[2] / p[0]:.2f}' for p in pairs)};"
