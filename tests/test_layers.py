@@ -6,9 +6,8 @@ session.add_init_hook, the one open/resume rule shared by the local backend and 
 
 from __future__ import annotations
 
-import math
-
 import ast
+import math
 import re
 from pathlib import Path
 
