@@ -219,3 +219,28 @@ def test_renamed_and_deleted_runs_reach_the_widgets(data_dir, widgets, manual):
     )
     HUB.tick()
     assert chart.points()[("after", "loss")] == 1
+
+
+def test_split_series_keeps_first_appearance_and_storage_order():
+    # Guard: split_series sorts by each series' first row, then by row; sorting by run id fails here.
+    import math
+
+    import polars as pl
+
+    from trackio_nb.widgets.compare_chart import split_series
+
+    points = pl.DataFrame(
+        {
+            "run_id": ["b", "a", "b", "a", "b"],
+            "metric": ["x", "x", "x", "y", "x"],
+            "step": [3, 0, 1, 0, 1],  # "b"'s steps as stored: out of order, a step repeated
+            "timestamp": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "value": [9.0, 8.0, 7.0, 6.0, math.nan],
+        }
+    )
+    got = [(rid, m, list(s), list(t), [None if v != v else v for v in y]) for rid, m, s, t, y in split_series(points)]
+    assert got == [
+        ("b", "x", [3.0, 1.0, 1.0], [1.0, 3.0, 5.0], [9.0, 7.0, None]),
+        ("a", "x", [0.0], [2.0], [8.0]),
+        ("a", "y", [0.0], [4.0], [6.0]),
+    ]

@@ -9,11 +9,12 @@ clicked in any chart or run table of the same project, all without asking the ke
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
-from itertools import islice
+from collections.abc import Iterator, Sequence
+from itertools import accumulate, islice
 from operator import lt
 from typing import Any
 
+import numpy as np
 import polars as pl
 import traitlets
 from ipywidgets import widget_serialization
@@ -131,15 +132,9 @@ class CompareChart(LiveWidget):
         if points.height:
             if metrics is not None and not initial:
                 points = points.filter(points["metric"].is_in(metrics))
-            for (rid, metric), group in points.group_by(["run_id", "metric"], maintain_order=True):
+            for rid, metric, steps, ts, ys in split_series(points):
                 if rid in self._wanted:
-                    self._fold(
-                        fresh,
-                        (rid, metric),
-                        group["step"].to_list(),
-                        group["timestamp"].to_list(),
-                        group["value"].to_list(),
-                    )
+                    self._fold(fresh, (rid, metric), steps, ts, ys)
         for rid in self._wanted.intersection(batch, self._live_ids()) if batch else ():
             for metric, (steps, ts, ys, increasing) in batch[rid].items():
                 if metrics is None or metric in metrics:
@@ -199,6 +194,29 @@ class CompareChart(LiveWidget):
         ]
         headers = ["run", "metric", "points", "last step", "last value"]
         return html.table(f"{self.project}: curves", headers, rows, "no points yet")
+
+
+def split_series(points: pl.DataFrame) -> Iterator[tuple[str, str, array, array, array]]:
+    """Each (run id, metric)'s steps, timestamps and values as float64 arrays, series in order of first
+    appearance and points in storage order: one sort, then slices (no frame per series: a project of 1,000
+    runs x 30 metrics is 30,000 of them)."""
+    ordered = (
+        points.with_row_index("i")
+        .with_columns(pl.col("i").min().over("run_id", "metric").alias("first"))
+        .sort("first", "i")
+    )
+    starts = ordered["first"].unique_counts()  # (unique in order of appearance: one count per series)
+    bounds = [0, *accumulate(starts.to_list())]
+    heads = ordered.select("run_id", "metric").gather(bounds[:-1]).rows()
+    columns = [ordered[c].cast(pl.Float64).to_numpy() for c in ("step", "timestamp", "value")]
+    for (rid, metric), lo, hi in zip(heads, bounds, bounds[1:], strict=False):
+        yield rid, metric, *(_floats(c[lo:hi]) for c in columns)
+
+
+def _floats(values: np.ndarray) -> array:
+    out = array("d")
+    out.frombytes(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    return out
 
 
 def _metric_list(metric: str | None, metrics: list[str] | None) -> list[str]:
