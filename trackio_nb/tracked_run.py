@@ -140,6 +140,12 @@ class Run:
 
         return unsubscribe
 
+    def due_soon(self, on_due: Callable[[float], tuple[float, float]]) -> None:
+        """Have the next log() call `on_due` whatever its window (any thread: e.g. a row listener's)."""
+        if on_due in self._due_listeners:
+            self._due_listeners[on_due] = (0.0, 0.0)
+            self._due_from = self._due_to = 0.0
+
     def _call_due(self, now: float) -> None:
         for listener, (start, end) in list(self._due_listeners.items()):
             if not start <= now < end and listener in self._due_listeners:
