@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -177,3 +178,27 @@ def test_renames_and_deletions_move_the_mark_the_follower_reads_names_by(data_di
     assert delta.removed == frozenset({second.id})
     with sqlite3.connect(project_path("marks")) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'runs_changed'").fetchone() == ("2",)
+
+
+def test_the_writer_storing_a_batch_makes_the_next_log_tick(table, monkeypatch):
+    # Guard: the hub's row listener calls Run.due_soon once the interval passed; without it no tick comes here
+    # (the slack is made huge, so time alone never makes log() call out).
+    import trackio_nb.widgets.hub as hub_module
+
+    monkeypatch.setattr(hub_module, "DUE_SLACK_S", 3600.0)
+    monkeypatch.setattr(hub_module.Hub, "interval", lambda self: 0.5)
+    ticks: list[float] = []
+    tick = HUB.tick
+    monkeypatch.setattr(HUB, "tick", lambda **kw: (ticks.append(0.0), tick(**kw)))
+    run = tnb.init("follow", name="due")
+    run.log({"loss": 1.0})  # the first log() after subscribing calls out (and may tick)
+    assert run.flush(5)  # stored well within the interval: not due yet
+    before = len(ticks)
+    time.sleep(0.6)  # the interval passes (the writer has nothing to store meanwhile)
+    run.log({"loss": 2.0})  # within the slack: no tick by time
+    assert len(ticks) == before
+    assert run.flush(5)  # the writer stores it, sees the interval passed: due soon
+    run.log({"loss": 3.0})
+    assert len(ticks) == before + 1
+    assert table._rows[run.id]["last_step"] == 1  # what was stored by then
+    run.finish()
