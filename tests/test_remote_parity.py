@@ -266,6 +266,20 @@ def test_tail_for_live_widgets_is_identical_over_the_server(seeded):
     assert full.points.height == 3 * 30 * 2  # loss and acc, every step of the three runs
 
 
+def test_a_tail_after_a_cursor_carries_the_last_values_of_the_runs_that_grew_only(seeded):
+    # Guard: tail() narrows last values to runs with chunks after the cursor (a live view at scale re-reads
+    # nothing else); reading every series fails the heights below.
+    local, remote = seeded.reference, RemoteReader(seeded.server.url, TOKEN)
+    full = remote.tail(PROJECT)
+    assert full.last_values.height == 3 * 2  # three runs x (loss, acc)
+    assert remote.tail(PROJECT, chunk_after=full.chunk_cursor).last_values.height == 0  # nothing grew
+    got, want = (r.tail(PROJECT, chunk_after=full.chunk_cursor - 1) for r in (remote, local))
+    assert got.last_values.equals(want.last_values)
+    [grown] = set(got.last_values["run_id"].to_list())  # the run that wrote the newest chunk: both its series
+    assert sorted(got.last_values["metric"].to_list()) == ["acc", "loss"]
+    assert grown in set(full.runs["id"].to_list())
+
+
 def test_a_widget_given_a_server_url_shows_the_servers_runs(seeded, data_dir):
     server = seeded.server
     remote = tnb.RunTable(PROJECT, server_url=server.url, token=TOKEN)

@@ -43,7 +43,8 @@ class Tail:
     """What a tail read returns: every run's current state, its last values, and what is new."""
 
     runs: pl.DataFrame  # RUN_STATE_SCHEMA, all runs (small)
-    last_values: pl.DataFrame  # run_id, metric, value, step, timestamp: last value of each series
+    last_values: pl.DataFrame  # run_id, metric, value, step, timestamp: last value of each series that grew
+    # after chunk_after (of every series when chunk_after is 0 or None)
     points: pl.DataFrame  # POINTS_SCHEMA: numeric points stored after the chunk cursor (empty if not asked)
     alerts: pl.DataFrame  # queries.ALERT_SCHEMA: alerts stored after the alert cursor (empty if not asked)
     chunk_cursor: int | None
@@ -146,6 +147,8 @@ def tail(
     """Runs, last values, and the points and alerts stored after the two cursors.
 
     A cursor of None skips that part (its frame comes back empty and its cursor stays None).
+    Last values: of the series that got chunks after `chunk_after` (every series when it is 0 or
+    None), so a live view polling a big project reads only what moved.
     `metrics` and `exclude_run_ids` narrow the points only.
     """
     chunk_max, alert_max = max_ids(conn)
@@ -153,8 +156,12 @@ def tail(
     raw = queries.runs(conn, now=now)
     runs = _states(conn, raw)
     keys = raw.select(pl.col("key").alias("run_key"), pl.col("id").alias("run_id"))
+    grown = None  # a cursor: only the series that grew after it; a tail from the start: every series
+    if chunk_after:
+        sql = "SELECT DISTINCT run_key FROM chunks WHERE id > ? AND id <= ?"
+        grown = [k for (k,) in conn.execute(sql, (chunk_after, chunk_max))]
     last_values = (
-        queries.final_values(conn, mode="last")
+        queries.final_values(conn, run_keys=grown, mode="last")
         .join(keys, on="run_key")
         .select("run_id", "metric", "value", "step", "timestamp")
     )

@@ -44,7 +44,7 @@ TICK_COST_RATIO = 100.0  # a tick that took t seconds is followed by the next af
 FLUSH_TIMEOUT_S = 5.0  # a new widget waits this long for a kernel run's queue to be stored
 FINAL_FLUSH_TIMEOUT_S = 1.0  # after each cell: short, so a slow server never holds the kernel
 ERROR_BACKOFF_S = 10.0  # a widget whose source failed is retried this much later
-DUE_SLACK_S = 0.3  # log() ticks by itself this late when its writer stored nothing meanwhile (see Hub._on_due)
+DUE_SLACK_S = 0.15  # log() ticks by itself this late when its writer stored nothing meanwhile (see Hub._on_due)
 
 Source = tuple[str, str]  # ("local", data directory) or ("remote", server URL)
 _STEP, _STAMP, _NUMBERS = itemgetter(0), itemgetter(1), itemgetter(2)  # of a (step, timestamp, numbers, texts) entry

@@ -197,7 +197,17 @@ def tail(
             (pkey,),
         ).fetchall()
     )
-    last_values = final_values(conn, pkey, None, None, "last", with_timestamp=True)
+    grown = None  # as storage.tail.tail: after a cursor, only the series that grew
+    if chunk_after:
+        grown = [
+            rid
+            for (rid,) in conn.execute(
+                "SELECT DISTINCT r.id FROM chunks c JOIN runs r ON r.key = c.run_key"
+                " WHERE c.project_key = %s AND c.id > %s AND c.id <= %s",
+                (pkey, chunk_after, chunk_max),
+            )
+        ]
+    last_values = final_values(conn, pkey, grown, None, "last", with_timestamp=True)
     if chunk_after is None:
         points, chunk_cursor = pl.DataFrame(schema=POINTS_SCHEMA), None
     else:
