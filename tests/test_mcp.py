@@ -217,3 +217,22 @@ def test_without_the_mcp_extra_the_command_names_it(seeded):
         "trackio-nb: error: trackio-nb mcp (the Model Context Protocol server) needs the [mcp] extra:"
         " pip install 'trackio_nb[mcp]'\n"
     )
+
+
+def test_every_tool_argument_is_described_in_its_input_schema():
+    # Guard: mcp_server annotates each argument with a pydantic Field description; a bare `str` has none.
+    from trackio_nb.mcp_server import DESCRIPTIONS, build_server
+    from trackio_nb.readers import reader_for
+
+    tools = run_coroutine(build_server(lambda: reader_for()).list_tools())
+    described = {t.name: {k: v.get("description") for k, v in t.input_schema["properties"].items()} for t in tools}
+    assert described["list_projects"] == {}
+    assert described["history"] == {
+        "project": DESCRIPTIONS["project"],
+        "run": DESCRIPTIONS["run"],
+        "metric": DESCRIPTIONS["metric_filter"],
+        "max_points": DESCRIPTIONS["max_points"],
+    }
+    assert described["alerts"]["after_id"].startswith("a cursor: only alerts with a larger id")
+    missing = [(tool, arg) for tool, args in described.items() for arg, text in args.items() if not text]
+    assert missing == []

@@ -6,8 +6,6 @@ errors (unknown project, run or metric, a bad value) come back as tool errors (`
 with the CLI's one-line message; the server keeps serving.
 """
 
-from __future__ import annotations
-
 import argparse
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -27,7 +25,27 @@ document, the same as the `trackio-nb ... --json` command of the same purpose.""
 
 Direction = Literal[analysis.DIRECTIONS]  # type: ignore[valid-type]
 Mode = Literal[analysis.MODES]  # type: ignore[valid-type]
-Run = Annotated[str, "run id, or a run name that is unique in the project"]
+Level = Literal["info", "warn", "error"]
+# Each tool argument's description, published in the tool's input schema (pydantic `Field`, imported with the
+# extra: this module has no `from __future__ import annotations`, so the tools' annotations, made inside
+# build_server, are evaluated there).
+DESCRIPTIONS = {
+    "project": "a project name, as list_projects returns them",
+    "run": "a run id, or a run name that is unique in the project (prefer the ids answers give)",
+    "metric": "a metric name, as summary lists them",
+    "metric_filter": "only this metric (default: all of them)",
+    "direction": "min: lower is better (losses); max: higher is better (accuracies)",
+    "mode": "which value of each run: its last, or its min or max over all steps",
+    "include_all": "also rank runs that did not finish (running or failed)",
+    "runs": "run ids or unique names (default: the finished runs, all of them with include_all)",
+    "metrics": "metric names (default: all)",
+    "level": "only alerts of this level",
+    "reason": "only watcher alerts with this data.reason: nan_inf, max_exceeded, min_exceeded, spike, stagnation,"
+    " custom",
+    "since": "an ISO-8601 time (UTC when it has no zone): only alerts at or after it",
+    "after_id": "a cursor: only alerts with a larger id (the last_id of the previous answer)",
+    "max_points": "at most this many points per metric (>= 5), keeping first, last, min, max and non-finite ones",
+}
 
 
 def build_server(open_reader: Callable[[], Reader], remote: bool = False) -> Any:
@@ -37,8 +55,15 @@ def build_server(open_reader: Callable[[], Reader], remote: bool = False) -> Any
         from mcp.server.mcpserver.exceptions import ToolError
     except ImportError:
         raise MissingExtra("mcp", "trackio-nb mcp (the Model Context Protocol server)") from None
+    from pydantic import Field
+
     from .cli import input_error_message
 
+    def described(kind: Any, name: str) -> Any:
+        return Annotated[kind, Field(description=DESCRIPTIONS[name])]
+
+    Project = described(str, "project")
+    RunArg = described(str, "run")
     server = MCPServer("trackio-nb", instructions=INSTRUCTIONS, log_level="WARNING")
 
     def answer(project: str | None, build: Callable[[Reader], dict[str, Any]]) -> str:
@@ -62,19 +87,23 @@ def build_server(open_reader: Callable[[], Reader], remote: bool = False) -> Any
         """Call this first. Returns {"projects": [names]}: every project in the data directory or server."""
         return answer(None, documents.list_projects)
 
-    def list_runs(project: str) -> str:
+    def list_runs(project: Project) -> str:
         """The runs of a project, oldest first: {"project", "runs": [{"id", "run" (name), "group", "status"
         (running|finished|failed), "created_at", "finished_at"}]}. Use the ids in later calls."""
         return answer(project, lambda r: documents.list_runs(r, project))
 
-    def summary(project: str, metric: str | None = None) -> str:
+    def summary(project: Project, metric: described(str | None, "metric_filter") = None) -> str:
         """A project at a glance: {"project", "num_runs", "status_counts", "total_alerts", "alerts_by_level",
         "metrics", "runs": [{"id", "run", "group", "status", "created_at", "finished_at", "num_alerts",
         "metrics": {name: last value}}]}. With `metric`, only that metric's last values."""
         return answer(project, lambda r: documents.summary(r, project, metric))
 
     def best(
-        project: str, metric: str, direction: Direction = "min", mode: Mode = "last", include_all: bool = False
+        project: Project,
+        metric: described(str, "metric"),
+        direction: described(Direction, "direction") = "min",
+        mode: described(Mode, "mode") = "last",
+        include_all: described(bool, "include_all") = False,
     ) -> str:
         """The best run by `metric`: lowest (`direction`="min") or highest ("max") of each run's `mode` value
         (last, min or max over its steps). Returns {"project", "metric", "direction", "mode", "include_all",
@@ -83,11 +112,11 @@ def build_server(open_reader: Callable[[], Reader], remote: bool = False) -> Any
         return answer(project, lambda r: documents.best(r, project, metric, direction, mode, include_all))
 
     def compare(
-        project: str,
-        runs: list[str] | None = None,
-        metrics: list[str] | None = None,
-        mode: Mode = "last",
-        include_all: bool = False,
+        project: Project,
+        runs: described(list[str] | None, "runs") = None,
+        metrics: described(list[str] | None, "metrics") = None,
+        mode: described(Mode, "mode") = "last",
+        include_all: described(bool, "include_all") = False,
     ) -> str:
         """Runs side by side: {"project", "mode", "include_all", "selection", "metrics", "runs": [{"id", "run",
         "status", "config", "metrics": {name: value}, "steps": {name: step}}]}. `runs`: ids or unique names
@@ -95,12 +124,12 @@ def build_server(open_reader: Callable[[], Reader], remote: bool = False) -> Any
         return answer(project, lambda r: documents.compare(r, project, runs, metrics, mode, include_all))
 
     def alerts(
-        project: str,
-        run: Run | None = None,
-        level: Literal["info", "warn", "error"] | None = None,
-        reason: str | None = None,
-        since: str | None = None,
-        after_id: int | None = None,
+        project: Project,
+        run: described(str | None, "run") = None,
+        level: described(Level | None, "level") = None,
+        reason: described(str | None, "reason") = None,
+        since: described(str | None, "since") = None,
+        after_id: described(int | None, "after_id") = None,
     ) -> str:
         """Alerts oldest first: {"project", "run", "run_id", "level", "reason", "since", "after_id", "last_id",
         "alerts": [{"id", "run", "run_id", "timestamp", "step", "level", "title", "text", "data"}]}. Poll with
@@ -110,7 +139,10 @@ def build_server(open_reader: Callable[[], Reader], remote: bool = False) -> Any
         return answer(project, lambda r: documents.alerts(r, project, run, level, reason, parse_since(since), after_id))
 
     def history(
-        project: str, run: Run, metric: str | None = None, max_points: int = documents.DEFAULT_MAX_POINTS
+        project: Project,
+        run: RunArg,
+        metric: described(str | None, "metric_filter") = None,
+        max_points: described(int, "max_points") = documents.DEFAULT_MAX_POINTS,
     ) -> str:
         """A run's logged values per metric (or only `metric`), each cut to at most max_points (>= 5) points
         that keep the first, last, minimum, maximum and first NaN/Inf of every stretch: {"project", "run",
@@ -118,7 +150,7 @@ def build_server(open_reader: Callable[[], Reader], remote: bool = False) -> Any
         "value"}]}]}. Non-finite values are the strings "NaN", "Infinity", "-Infinity"."""
         return answer(project, lambda r: documents.history(r, project, run, metric, max_points))
 
-    def stop_run(project: str, run: Run) -> str:
+    def stop_run(project: Project, run: RunArg) -> str:
         """Ask a run to stop: its training loop's should_stop() turns True within about a second and the
         script ends the run. Returns {"project", "run", "run_id", "status", "stop_requested": true}; a run
         whose status is not running has nobody listening."""
