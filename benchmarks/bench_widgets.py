@@ -5,7 +5,7 @@
 The same paced loop (`rate` steps a second, two metrics a step) runs twice in one process,
 first with no widget, then with `show()` (run table, compare chart, alert stream) made
 before `init()`. Every message the widgets send (deltas and full syncs) is counted and
-sized as the JSON the comm carries. With --kernel, the same runs inside a Jupyter kernel
+sized as the JSON the comm carries plus its binary buffers. With --kernel, the same runs inside a Jupyter kernel
 (nbclient) with the dashboard displayed, so messages really travel over the comm.
 Prints medians and ratios; asserts nothing.
 """
@@ -51,8 +51,15 @@ def spy(widget, sink: list[tuple[float, int, str, int]]) -> None:
 
     def send(msg, buffers=None):
         content = msg.get("content") or {}
-        points = sum(len(s["x"]) for s in content.get("series", [])) if content.get("type") == "points" else 0
-        sink.append((time.perf_counter(), len(json.dumps(msg, separators=(",", ":"))), msg["method"], points))
+        buffers = list(buffers or [])
+        # A points delta names, per series, the first of its three binary buffers (step, t, y: float64 each).
+        points = (
+            sum(len(buffers[s["buffer"]]) // 8 for s in content.get("series", []))
+            if content.get("type") == "points"
+            else 0
+        )
+        size = len(json.dumps(msg, separators=(",", ":"))) + sum(len(b) for b in buffers)
+        sink.append((time.perf_counter(), size, msg["method"], points))
         original(msg, buffers)
 
     widget._send = send
