@@ -18,7 +18,8 @@ from trackio_nb.storage import project_path
 from trackio_nb.storage.tail import Follower
 from trackio_nb.tracked_run import Run
 from trackio_nb.widgets import RunTable
-from trackio_nb.widgets.hub import HUB, LiveRun
+from trackio_nb.widgets.hub import HUB
+from trackio_nb.widgets.live_run import LiveRun
 
 TRIGGER = (
     "CREATE TRIGGER refuse_bad BEFORE INSERT ON metric_names WHEN NEW.name = 'bad'"

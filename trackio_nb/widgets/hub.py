@@ -20,17 +20,13 @@ import sys
 import threading
 import time
 import warnings
-from array import array
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from itertools import compress, islice, repeat
-from operator import is_not, itemgetter, lt
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from .. import session
 from ..enums import RunStatus
 from .feed import ProjectFeed
+from .live_run import Columns, LiveRun, Source
 
 if TYPE_CHECKING:
     from ..readers import Reader
@@ -46,10 +42,6 @@ FINAL_FLUSH_TIMEOUT_S = 1.0  # after each cell: short, so a slow server never ho
 ERROR_BACKOFF_S = 10.0  # a widget whose source failed is retried this much later
 DUE_SLACK_S = 0.15  # log() ticks by itself this late when its writer stored nothing meanwhile (see Hub._on_due)
 
-Source = tuple[str, str]  # ("local", data directory) or ("remote", server URL)
-_STEP, _STAMP, _NUMBERS = itemgetter(0), itemgetter(1), itemgetter(2)  # of a (step, timestamp, numbers, texts) entry
-# steps, timestamps (epoch s), values (float64 arrays); whether the steps strictly increase
-Columns = tuple[array, array, array, bool]
 Batch = dict[str, dict[str, Columns]]  # run id -> metric -> what its writer stored since the last tick
 
 
@@ -59,76 +51,6 @@ class Subscriber(Protocol):
     _feed: ProjectFeed
 
     def _update(self, batch: Batch, *, full: bool, initial: bool) -> None: ...
-
-
-@dataclass
-class LiveRun:
-    """What the hub knows, from memory, about a run logging in this kernel.
-
-    `take` runs on the run's writer thread; `collect` on the main thread at a tick. Between the
-    two, what was stored waits in `_fresh` / `_last` under `_lock`.
-    """
-
-    run: Run
-    project: str
-    source: Source | None
-    last_step: int | None = None  # as of the last tick (main thread)
-    last_timestamp: float | None = None
-    last_values: dict[str, float] = field(default_factory=dict)
-    unsubscribe: Callable[[], None] | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _fresh: dict[str, Columns] = field(default_factory=dict)
-    _last: tuple[int, float] | None = None
-    _last_values: dict[str, float] = field(default_factory=dict)
-
-    def take(self, entries: list[tuple]) -> None:
-        """A batch the writer stored: fold it into per-metric columns (writer thread; loops in C).
-
-        No object per entry is made (no `zip(*entries)`): a burst of short-lived containers would set off
-        collector passes, which land in the training loop's log() calls as well.
-        """
-        steps, stamps = array("d", map(_STEP, entries)), array("d", map(_STAMP, entries))
-        increasing = all(map(lt, steps, islice(steps, 1, None)))  # (so is every metric's part of them)
-        numbers = list(map(_NUMBERS, entries))
-        folded: dict[str, Columns] = {}
-        for metric in set().union(*numbers):
-            ys = list(map(dict.get, numbers, repeat(metric)))
-            if None in ys:  # logged at some steps only
-                mask = list(map(is_not, ys, repeat(None)))
-                folded[metric] = (
-                    array("d", compress(steps, mask)),
-                    array("d", compress(stamps, mask)),
-                    array("d", compress(ys, mask)),
-                    increasing,
-                )
-            else:  # (copies: each metric's columns grow apart)
-                folded[metric] = (steps[:], stamps[:], array("d", ys), increasing)
-        last = {metric: columns[2][-1] for metric, columns in folded.items()}
-        steps_end, stamp_end = entries[-1][0], entries[-1][1]
-        with self._lock:
-            fresh = self._fresh
-            for metric, (s, t, y, up) in folded.items():
-                got = fresh.get(metric)
-                if got is None:
-                    fresh[metric] = (s, t, y, up)
-                else:
-                    got[0].extend(s)
-                    got[1].extend(t)
-                    got[2].extend(y)
-                    fresh[metric] = (*got[:3], got[3] and up and got[0][-len(s) - 1] < s[0])
-            self._last_values.update(last)
-            self._last = (steps_end, stamp_end)
-
-    def collect(self) -> dict[str, Columns] | None:
-        """What was stored since the last collect (None: nothing); updates the last step and values."""
-        with self._lock:
-            if self._last is None:
-                return None
-            fresh, self._fresh = self._fresh, {}
-            (self.last_step, self.last_timestamp), self._last = self._last, None
-            self.last_values.update(self._last_values)
-            self._last_values.clear()
-        return fresh
 
 
 def local_source(root: str | Path | None) -> Source:
