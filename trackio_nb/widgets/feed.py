@@ -14,14 +14,11 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from ..storage import ProjectNotFound
-from ..storage.queries import ALERT_SCHEMA
-from ..storage.tail import POINTS_SCHEMA, Follower
+from ..storage.tail import NO_ALERTS, NO_POINTS, Follower
 
 if TYPE_CHECKING:
     from ..readers import Reader
 
-EMPTY_POINTS = pl.DataFrame(schema=POINTS_SCHEMA)
-EMPTY_ALERTS = pl.DataFrame(schema=ALERT_SCHEMA)
 RUN_FIELDS = ("id", "name", "group", "status", "created_at", "finished_at", "stop_requested", "last_step")
 
 
@@ -48,8 +45,8 @@ class ProjectFeed:
 
     def clear(self) -> None:
         """Forget what the last poll found (nothing new until the next poll)."""
-        self.points = EMPTY_POINTS
-        self.alerts = EMPTY_ALERTS
+        self.points = NO_POINTS
+        self.alerts = NO_ALERTS
         self.changed_runs: set[str] = set()
         self.changed_values: set[str] = set()
         self.removed: set[str] = set()  # runs deleted: the widgets drop them and sync their full state
@@ -140,7 +137,7 @@ class ProjectFeed:
                 .replace_strict({k: v["config_text"] for k, v in self.runs.items()}, default=None)
                 .alias("config")
             )
-        alerts = EMPTY_ALERTS if initial else tail.alerts
+        alerts = NO_ALERTS if initial else tail.alerts
         removed = frozenset(set(self.runs) - set(tail.runs["id"].to_list()))
         last = list(tail.last_values.select("run_id", "metric", "value", "step", "timestamp").iter_rows())
         return Delta(
@@ -150,7 +147,7 @@ class ProjectFeed:
     def history(self, metrics: list[str] | None) -> pl.DataFrame:
         """Points stored up to the feed's chunk cursor: a new chart's first load."""
         if not self.loaded:
-            return EMPTY_POINTS
+            return NO_POINTS
         if self.local:
             return self.reader.points(self.project, self.chunk_cursor, metrics)  # type: ignore[attr-defined]
         tail = self.reader.tail(self.project, chunk_after=0, alert_after=None, metrics=metrics)
@@ -159,7 +156,7 @@ class ProjectFeed:
     def all_alerts(self) -> pl.DataFrame:
         """Alerts stored up to the feed's alert cursor: a new alert stream's first load."""
         if not self.loaded:
-            return EMPTY_ALERTS
+            return NO_ALERTS
         frame = self.reader.alerts(self.project)
         return frame.filter(pl.col("id") <= self.alert_cursor)
 
